@@ -1,0 +1,1 @@
+"""Decoding link, network and tunnel layers down to TCP segments."""

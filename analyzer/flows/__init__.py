@@ -1,0 +1,1 @@
+"""TCP reassembly per direction, and flow identifiers."""

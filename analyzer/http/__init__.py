@@ -1,0 +1,1 @@
+"""HTTP/1.x: a sans-IO parser and body handling."""

@@ -1,0 +1,696 @@
+"""A sans-IO HTTP/1.x parser for one direction of one connection (h11's shape).
+
+Feed it stream bytes with `receive_data`, holes with `receive_gap`, the end with
+`receive_eof`; then pull `ParsedMessage` events with `next_event` until it returns
+`NEED_DATA`. It knows nothing of TCP or files: the frame number and timestamp passed with
+each piece of data only label the messages that piece starts or completes.
+
+Strategy (framing after RFC 9112 §6.3):
+* START: skip empty lines; the first line decides. `HTTP/x.y NNN` is a response,
+  `TOKEN target HTTP/x.y` a request, `GET target` alone an HTTP/0.9 request. A direction
+  learns its role from its first message (HTTP is recognised by content, on any port).
+* HEADERS: the block ends at an empty line (CRLF or bare LF). Lines starting with
+  SP/HT continue the previous value (obs-fold). Every header is kept, in wire order,
+  duplicates and raw names included.
+* BODY: chunked if Transfer-Encoding ends in chunked; else Content-Length; else none for
+  requests and read-until-close for responses. HEAD, 1xx, 204, 304 and 2xx-to-CONNECT
+  responses have no body; after 101 or a CONNECT success the connection is a tunnel.
+* Only `Limits.max_body_prefix_bytes` of a body are kept; the rest is counted and
+  skipped. `skip` tells the caller how many coming bytes it may drop without calling.
+* RESYNC: after a gap or garbage, data is scanned for the next line that is a valid
+  start line; everything before it is skipped with an anomaly, never lost silently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from analyzer.http.body import is_textual
+from analyzer.limits import Limits
+
+
+class _NeedData:
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+NEED_DATA = _NeedData()
+
+# Parser states
+START, BODY_LENGTH, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILERS, BODY_UNTIL_CLOSE, RESYNC, TUNNEL, PAUSED = range(10)
+
+# RFC 9110 §5.6.2 token, for methods; a request line is `method SP target SP version`.
+_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}")
+# The reason phrase is taken up to the line's end whatever it holds (a stray CR included),
+# as tshark and browsers do.
+_STATUS_LINE = re.compile(rb"HTTP/([0-9]\.[0-9]) +([0-9]{3})(?:[ \t]+(.*?))?\r?", re.DOTALL)
+# A plausible message start when resynchronising. After a gap the next message often
+# follows a body with no newline before it, so a start may be anywhere: a status line, or
+# a request line with a well-known method; any capitalised token method is accepted at a
+# line start. Bounded repetitions keep the scan linear on hostile input.
+_RESYNC_REQUEST = re.compile(
+    rb"(?:(?:^|(?<=\n))[A-Z][A-Z_-]{0,31}|(?:GET|POST|HEAD|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE))"
+    rb" [^ \r\n]{1,16384} HTTP/[0-9]\.[0-9]\r?\n"
+)
+_RESYNC_RESPONSE = re.compile(rb"HTTP/[0-9]\.[0-9] [0-9]{3}[^\r\n]{0,1024}\r?\n")
+# While resynchronising, this many bytes of the buffer's end are kept: the longest
+# start line that may straddle two segments.
+RESYNC_TAIL_BYTES = 16 * 1024 + 64
+# Methods accepted on a request line that has nothing after the method (a bare token
+# line is otherwise not taken for a request). RFC 9110 §9, WebDAV (RFC 4918), UPnP.
+KNOWN_METHODS = frozenset(
+    b"GET HEAD POST PUT DELETE CONNECT OPTIONS TRACE PATCH PROPFIND PROPPATCH MKCOL COPY MOVE LOCK UNLOCK "
+    b"SEARCH REPORT MKACTIVITY CHECKOUT MERGE M-SEARCH NOTIFY SUBSCRIBE UNSUBSCRIBE PURGE".split()
+)
+# Chunk sizes beyond this are overflow attempts (2^64 in Zeek's variant-01 trace).
+MAX_CHUNK_SIZE = 1 << 62
+# A first line this long without a newline is not HTTP, or is an attack.
+MAX_START_LINE_BYTES = 16 * 1024
+
+Report = Callable[..., None]
+
+
+@dataclass(slots=True, eq=False)
+class ParsedMessage:
+    """What the parser knows of one message; the flow turns it into an HttpMessage."""
+
+    is_request: bool
+    frame_first: int
+    ts: int | None
+    method: str | None = None
+    target: str | None = None
+    version: str | None = None
+    status: int | None = None
+    reason: str | None = None
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    frame_last: int = 0
+    body_len: int = 0
+    body: bytes = b""
+    body_truncated: bool = False
+    content_type: str | None = None
+    content_encoding: str | None = None
+    host: str | None = None
+    gap: bool = False
+    malformed: bool = False
+    interim: bool = False  # 1xx: the final response to the same request follows
+    answers: object = None  # for a response: what the caller passed with the request
+
+
+class HttpParser:
+    __slots__ = (
+        "_body_parts",
+        "_buf",
+        "_chunked_len",
+        "_events",
+        "_frame",
+        "_keep",
+        "_msg",
+        "_report",
+        "_resync_scanned",
+        "_search_from",
+        "_ts",
+        "limits",
+        "remaining",
+        "requests",
+        "role",
+        "skip",
+        "state",
+        "tunnel_pending",
+    )
+
+    def __init__(self, limits: Limits, report: Report, role: str | None = None) -> None:
+        self.limits = limits
+        self._report = report  # report(code, detail, frame=...)
+        self.role = role  # 'client' | 'server' | None until the first message says
+        self.state = START
+        self._buf = b""
+        self._search_from = 0
+        self._events: deque[ParsedMessage] = deque()
+        self._msg: ParsedMessage | None = None
+        self._body_parts: list[bytes] = []
+        self._keep = 0  # body bytes still to keep for the current message
+        self.remaining = 0  # bytes left in the current body or chunk
+        # Bytes the caller may drop without calling receive_data (body past the prefix).
+        # Always strictly less than what completes the message, so completion is seen.
+        self.skip = 0
+        self._chunked_len = 0
+        # Server role: (method, version, caller's info) of requests waiting for a
+        # response, FIFO.
+        self.requests: deque[tuple[str, str | None, object]] = deque()
+        self.tunnel_pending = False
+        self._resync_scanned = 0
+        self._frame = 0
+        self._ts: int | None = None
+
+    # ------------------------------------------------------------------ public API
+    def receive_data(self, data: bytes, frame: int, ts: int | None) -> None:
+        if self.state == TUNNEL or not data:
+            return
+        self._frame = frame
+        self._ts = ts
+        self._buf = self._buf + data if self._buf else data
+        if self.state == PAUSED and len(self._buf) > self.limits.max_header_block_bytes:
+            self.become_tunnel()  # no answer to the CONNECT: the bytes are tunnel data
+            return
+        self._run()
+
+    def receive_skipped(self, length: int) -> None:
+        """The caller dropped `length` bytes covered by `skip` (the fast path does this
+        inline: `skip -= n; remaining -= n`)."""
+        self.skip -= length
+        self.remaining -= length
+
+    def receive_gap(self, length: int, frame: int) -> None:
+        """`length` bytes of the stream were never captured."""
+        self._frame = frame
+        state = self.state
+        if state == TUNNEL:
+            return
+        if state in (BODY_LENGTH, CHUNK_DATA) and not self._buf and length < self.remaining:
+            # The hole is inside a body: count it and go on.
+            self.remaining -= length
+            self._keep = 0  # a prefix with a hole in it would mislead detection
+            assert self._msg is not None
+            self._msg.gap = True
+            self._msg.body_truncated = True
+            self._set_skip()
+            return
+        if state == BODY_UNTIL_CLOSE and not self._buf:
+            assert self._msg is not None
+            self._msg.gap = True
+            self._msg.body_truncated = True
+            self._msg.body_len += length
+            return
+        # The hole cuts a message start or header block, or runs past the body's end:
+        # finish what we have, then look for the next message start.
+        if self._msg is not None:
+            self._msg.gap = True
+            self._msg.body_truncated = True
+            self._complete(frame)
+        elif self._buf.strip(b"\r\n"):
+            self._report("HTTP_UNPARSED_DATA", f"{len(self._buf)} bytes before a gap were not a whole message start",
+                         frame=frame)
+        self._buf = b""
+        self._search_from = 0
+        self.state = RESYNC
+        self.skip = 0
+        self._resync_scanned = 0
+
+    def receive_eof(self, frame: int) -> None:
+        """The connection ended (FIN, RST, or the end of the capture)."""
+        self._frame = frame
+        state = self.state
+        if state == BODY_UNTIL_CLOSE:
+            self._finish_body()
+            self._complete(frame)
+        elif self._msg is not None:
+            self._report("HTTP_BODY_INCOMPLETE", f"{self.remaining} body bytes never arrived", frame=frame)
+            self._msg.body_truncated = True
+            self._finish_body()
+            self._complete(frame)
+        elif state == START and self._buf.strip(b"\r\n"):
+            head = self._buf[:64]
+            if self._start_line_plausible(self._buf):
+                # A message whose header block never ended (or an HTTP/0.9 request,
+                # which has none): keep what came, as a message, rather than lose it.
+                if b" HTTP/1" in self._buf.split(b"\n", 1)[0]:
+                    self._report("HTTP_HEADERS_INCOMPLETE", f"connection ended inside a header block: {head!r}",
+                                 frame=frame)
+                self._buf += b"\r\n\r\n"
+                self._run()
+                if self._msg is not None:
+                    self._msg.body_truncated = True
+                    self._finish_body()
+                    self._complete(frame)
+            else:
+                self._report("HTTP_UNPARSED_DATA", f"{len(self._buf)} trailing bytes: {head!r}", frame=frame)
+        self._buf = b""
+        self.state = TUNNEL  # nothing more can come
+        self.skip = 0
+
+    def next_event(self) -> ParsedMessage | _NeedData:
+        return self._events.popleft() if self._events else NEED_DATA
+
+    def expect_response(self, method: str, version: str | None, info: object = None) -> None:
+        """Server role: a request was seen on the other direction; its response comes next.
+
+        `info` comes back as `answers` on the response that answers it."""
+        if len(self.requests) >= self.limits.max_pending_requests_per_flow:
+            self.requests.popleft()
+            self._report("HTTP_PENDING_LIMIT", f"more than {self.limits.max_pending_requests_per_flow} requests "
+                         "waiting; the oldest lost its pairing", frame=self._frame)
+        self.requests.append((method, version, info))
+
+    def become_tunnel(self) -> None:
+        """The connection switched protocol (CONNECT 2xx, 101): stop parsing."""
+        self.state = TUNNEL
+        self._buf = b""
+        self.skip = 0
+
+    def resume(self) -> None:
+        """A CONNECT was refused: the client goes on sending HTTP."""
+        if self.state == PAUSED:
+            self.state = START
+            if self._buf:
+                self._run()
+
+    @property
+    def is_http(self) -> bool:
+        return self.role is not None
+
+    # ------------------------------------------------------------------ driver
+    def _run(self) -> None:
+        handlers = self._HANDLERS
+        while self._buf and handlers[self.state](self):
+            pass
+
+    def _consume(self, n: int) -> bytes:
+        data = self._buf[:n]
+        self._buf = self._buf[n:]
+        return data
+
+    # ------------------------------------------------------------------ START
+    def _start(self) -> bool:
+        buf = self._buf
+        if buf[0] in (13, 10):  # empty lines before a message (RFC 9112 §2.2)
+            self._buf = buf = buf.lstrip(b"\r\n")
+            if not buf:
+                return False
+        if (self.role != "client" and self.requests and self.requests[0][1] == "HTTP/0.9"
+                and not buf.startswith(b"HTTP/")):
+            if b"HTTP/".startswith(buf[:5]):
+                return False  # too few bytes to tell a status line from a document
+            # The answer to an HTTP/0.9 request is the document itself, until close.
+            self.role = "server"
+            self._msg = ParsedMessage(False, self._frame, self._ts, version="HTTP/0.9",
+                                      answers=self.requests[0][2])
+            self._begin_body(self._msg, True)
+            self.state = BODY_UNTIL_CLOSE
+            return True
+        line_end = buf.find(b"\n")
+        if line_end < 0:
+            if len(buf) > MAX_START_LINE_BYTES or not self._start_line_plausible(buf):
+                return self._garbage()
+            return False
+        line = buf[:line_end]
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if line.startswith(b"HTTP/"):
+            if self.role == "client":
+                return self._garbage()
+            return self._response_head(buf, line, line_end)
+        if self.role == "server":
+            return self._garbage()
+        return self._request_head(buf, line, line_end)
+
+    def _start_line_plausible(self, buf: bytes) -> bool:
+        """Could these bytes (perhaps a partial first line) begin a message of our role?"""
+        head = buf[:16]
+        if self.role != "client" and head[:5] == b"HTTP/"[: len(head[:5])]:
+            return True
+        if self.role == "server":
+            return False
+        token = head.split(b" ", 1)[0]
+        return bool(token) and _TOKEN.fullmatch(token) is not None and (b" " in head or len(head) < 16)
+
+    def _request_head(self, buf: bytes, line: bytes, line_end: int) -> bool:
+        method, _, rest = line.partition(b" ")
+        rest = rest.strip(b" ")
+        if _TOKEN.fullmatch(method) is None or (not rest and method not in KNOWN_METHODS):
+            return self._garbage()
+        v = rest.rfind(b" HTTP/")
+        if v > 0:
+            # A malformed version ("HTTP/1.") is kept as sent, as tshark shows it.
+            target: bytes | None = rest[:v].strip(b" ")
+            version = rest[v + 1 :].rstrip(b" ").decode("utf-8", "backslashreplace")
+        else:
+            # No version: an HTTP/0.9 request line (RFC 1945 §4.1), or a broken one such as
+            # "OPTIONS HTTP/1.1" or "OPTIONS". As tshark does, what follows the method is
+            # the target, and header lines that follow are still read: they are what a
+            # server (and lineid) sees. A true 0.9 request, which has no header block,
+            # completes when the connection ends (receive_eof).
+            target, version = rest or None, "HTTP/0.9"
+        header_end = self._find_header_end(buf, line_end)
+        if header_end < 0:
+            return False
+        self.role = "client"
+        msg = ParsedMessage(True, self._frame, self._ts, method=method.decode("ascii"),
+                            target=target.decode("utf-8", "backslashreplace") if target is not None else None,
+                            version=version)
+        chunked, length = self._headers(msg, buf, line_end + 1, header_end)
+        self._consume(header_end)
+        self._msg = msg
+        if msg.method == "CONNECT":
+            # The client's next bytes are either tunnel data or, if refused, HTTP.
+            self._complete(self._frame)
+            self.state = PAUSED
+            return False
+        if chunked:
+            self._begin_body(msg, True)
+            self.state = CHUNK_SIZE
+        elif length:
+            self._begin_body(msg, True)
+            self._begin_length(length)
+        else:
+            self._complete(self._frame)
+        return True
+
+    def _response_head(self, buf: bytes, line: bytes, line_end: int) -> bool:
+        match = _STATUS_LINE.fullmatch(line)
+        if match is None:
+            return self._garbage()
+        header_end = self._find_header_end(buf, line_end)
+        if header_end < 0:
+            return False
+        self.role = "server"
+        status = int(match.group(2))
+        reason = match.group(3)
+        msg = ParsedMessage(False, self._frame, self._ts, version="HTTP/" + match.group(1).decode(),
+                            status=status, reason=reason.decode("utf-8", "backslashreplace") if reason else "",
+                            answers=self.requests[0][2] if self.requests else None)
+        chunked, length = self._headers(msg, buf, line_end + 1, header_end)
+        self._consume(header_end)
+        self._msg = msg
+        method = self.requests[0][0] if self.requests else None
+        if 100 <= status < 200 and status != 101:
+            msg.interim = True
+            self._complete(self._frame)
+            return True
+        if status == 101 or (method == "CONNECT" and 200 <= status < 300):
+            self._complete(self._frame)
+            self.tunnel_pending = True
+            self.become_tunnel()
+            return False
+        if method == "HEAD" or status in (204, 304):
+            self._complete(self._frame)
+            return True
+        self._begin_body(msg, is_textual(msg.content_type))
+        if chunked:
+            self.state = CHUNK_SIZE
+        elif length is not None:
+            if length:
+                self._begin_length(length)
+            else:
+                self._complete(self._frame)
+        else:
+            self.state = BODY_UNTIL_CLOSE
+            self._set_skip()
+        return True
+
+    def _find_header_end(self, buf: bytes, line_end: int) -> int:
+        """Index just past the empty line that ends the header block, or -1."""
+        start = max(line_end, self._search_from)
+        crlf = buf.find(b"\n\r\n", start)
+        lf = buf.find(b"\n\n", start, crlf if crlf >= 0 else len(buf))
+        if lf >= 0:
+            return lf + 2
+        if crlf >= 0:
+            return crlf + 3
+        if len(buf) > self.limits.max_header_block_bytes:
+            # Never grows without bound: cut the block here and parse what there is.
+            self._report("HTTP_HEADER_BLOCK_TOO_LONG", f"no end of header block in {len(buf)} bytes",
+                         frame=self._frame)
+            return len(buf)
+        self._search_from = max(line_end, len(buf) - 2)
+        return -1
+
+    def _headers(self, msg: ParsedMessage, buf: bytes, start: int, end: int) -> tuple[bool, int | None]:
+        """Parse header lines into msg; return (chunked, content length or None)."""
+        self._search_from = 0
+        text = buf[start:end].decode("utf-8", "backslashreplace")
+        if "\r" not in text and text.strip("\n"):
+            self._report("HTTP_BARE_LF", "", frame=self._frame)
+        headers = msg.headers
+        lengths: list[str] = []
+        te = ""
+        limit = self.limits.max_headers_per_message
+        for line in text.split("\n"):
+            if line.endswith("\r"):
+                line = line[:-1]
+            if not line:
+                continue
+            if line[0] in " \t" and headers:
+                # obs-fold: replace the fold with a single space (RFC 9112 §5.2).
+                name, value = headers[-1]
+                folded = line.strip(" \t")
+                headers[-1] = (name, f"{value} {folded}" if value else folded)
+                self._report("HTTP_OBS_FOLD", name, frame=self._frame)
+                continue
+            name, colon, value = line.partition(":")
+            if not colon or not name or name != name.rstrip(" \t"):
+                self._report("HTTP_BAD_HEADER_LINE", line[:200], frame=self._frame)
+                msg.malformed = True
+                if not colon:
+                    name, value = "", line
+                name = name.rstrip(" \t")
+            if len(headers) >= limit:
+                self._report("HTTP_TOO_MANY_HEADERS", f"more than {limit}", frame=self._frame)
+                msg.malformed = True
+                break
+            value = value.strip(" \t")
+            headers.append((name, value))
+            lower = name.lower()
+            if lower == "content-length":
+                lengths.append(value)
+            elif lower == "transfer-encoding":
+                te = f"{te},{value}" if te else value
+            elif lower == "content-type":
+                msg.content_type = value
+            elif lower == "content-encoding":
+                msg.content_encoding = value
+            elif lower == "host" and msg.host is None:
+                msg.host = value
+        chunked = te.rsplit(",", 1)[-1].strip().lower() == "chunked" if te else False
+        length = self._content_length(msg, lengths) if lengths else None
+        if te and lengths:
+            self._report("HTTP_TE_AND_CL", f"Transfer-Encoding {te!r} with Content-Length {lengths}", frame=self._frame)
+            msg.malformed = True
+            if chunked:
+                length = None  # RFC 9112 §6.3: Transfer-Encoding overrides Content-Length
+        if te and not chunked and not msg.is_request:
+            length = None  # a response with a non-chunked coding is read until close
+        return chunked, length
+
+    def _content_length(self, msg: ParsedMessage, values: list[str]) -> int | None:
+        # Repeated equal values, also as a list, are allowed (RFC 9110 §8.6).
+        distinct = {v.strip() for value in values for v in value.split(",")}
+        if len(distinct) == 1:
+            only = distinct.pop()
+            if only.isdigit() and only.isascii():
+                return int(only)
+        self._report("HTTP_BAD_CONTENT_LENGTH", repr(values)[:200], frame=self._frame)
+        msg.malformed = True
+        return None
+
+    # ------------------------------------------------------------------ bodies
+    def _begin_body(self, msg: ParsedMessage, keep: bool) -> None:
+        self._keep = self.limits.max_body_prefix_bytes if keep else 0
+        self._body_parts = []
+        self._chunked_len = 0
+
+    def _begin_length(self, length: int) -> None:
+        self.state = BODY_LENGTH
+        self.remaining = length
+        assert self._msg is not None
+        self._msg.body_len = length
+        self._set_skip()
+
+    def _set_skip(self) -> None:
+        # Once the prefix is kept, the caller may drop body bytes without calling, except
+        # the body's last byte, so that the message's completion always passes through here.
+        if self._keep == 0 and self.remaining > 1 and self.state in (BODY_LENGTH, CHUNK_DATA):
+            self.skip = self.remaining - 1
+            assert self._msg is not None
+            self._msg.body_truncated = True
+        else:
+            self.skip = 0
+
+    def _take_body(self, n: int) -> None:
+        data = self._consume(n)
+        if self._keep:
+            kept = data[: self._keep]
+            self._body_parts.append(kept)
+            self._keep -= len(kept)
+            if len(kept) < len(data):
+                assert self._msg is not None
+                self._msg.body_truncated = True
+        else:
+            assert self._msg is not None
+            self._msg.body_truncated = True
+
+    def _body_length(self) -> bool:
+        n = min(len(self._buf), self.remaining)
+        self._take_body(n)
+        self.remaining -= n
+        if self.remaining:
+            self._set_skip()
+            return False
+        self._finish_body()
+        self._complete(self._frame)
+        return True
+
+    def _chunk_size(self) -> bool:
+        buf = self._buf
+        line_end = buf.find(b"\n")
+        if line_end < 0:
+            if len(buf) > 1024:
+                return self._bad_chunk(f"chunk-size line longer than 1024 bytes: {buf[:40]!r}")
+            return False
+        size_text = buf[:line_end].split(b";", 1)[0].strip(b" \t\r")
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            return self._bad_chunk(f"chunk size {size_text[:40]!r}")
+        if size < 0 or size > MAX_CHUNK_SIZE or size_text.startswith((b"-", b"+", b"0x", b"0X")):
+            return self._bad_chunk(f"chunk size {size_text[:40]!r} out of range")
+        self._consume(line_end + 1)
+        if size == 0:
+            self.state = TRAILERS
+            return True
+        self._chunked_len += size
+        self.remaining = size
+        self.state = CHUNK_DATA
+        self._set_skip()
+        return True
+
+    def _chunk_data(self) -> bool:
+        n = min(len(self._buf), self.remaining)
+        self._take_body(n)
+        self.remaining -= n
+        if self.remaining:
+            self._set_skip()
+            return False
+        self.skip = 0
+        self.state = CHUNK_END
+        return True
+
+    def _chunk_end(self) -> bool:
+        buf = self._buf
+        if buf.startswith(b"\r\n"):
+            self._consume(2)
+        elif buf.startswith(b"\n"):
+            self._consume(1)
+        elif buf == b"\r":
+            return False
+        else:
+            return self._bad_chunk(f"chunk not followed by CRLF: {buf[:20]!r}")
+        self.state = CHUNK_SIZE
+        return True
+
+    def _trailers(self) -> bool:
+        buf = self._buf
+        if buf.startswith(b"\r\n") or buf.startswith(b"\n"):
+            self._consume(2 if buf[0] == 13 else 1)
+        elif buf == b"\r":
+            return False
+        else:
+            end = self._find_header_end(buf, 0)
+            if end < 0:
+                return False
+            assert self._msg is not None
+            self._headers(self._msg, buf, 0, end)  # trailer fields join the headers
+            self._consume(end)
+        self._finish_body()
+        self._complete(self._frame)
+        return True
+
+    def _bad_chunk(self, detail: str) -> bool:
+        # The message ends here, as tshark ends it ("Malformed"); what follows is searched
+        # for the next message start, so a request smuggled behind a bad chunk size
+        # (Zeek's 261 variants) is seen, not swallowed as body.
+        self._report("HTTP_BAD_CHUNK", detail, frame=self._frame)
+        assert self._msg is not None
+        self._msg.malformed = True
+        self._finish_body()
+        self._complete(self._frame)
+        self.state = RESYNC
+        self._resync_scanned = 0
+        return True
+
+    def _until_close(self) -> bool:
+        assert self._msg is not None
+        n = len(self._buf)
+        self._msg.body_len += n
+        self._take_body(n)
+        return False
+
+    def _finish_body(self) -> None:
+        msg = self._msg
+        if msg is None:
+            return
+        if self._chunked_len:
+            msg.body_len = self._chunked_len
+        if self._body_parts:
+            msg.body = b"".join(self._body_parts)
+            self._body_parts = []
+
+    # ------------------------------------------------------------------ completion
+    def _complete(self, frame: int) -> None:
+        msg = self._msg
+        assert msg is not None
+        msg.frame_last = frame
+        self._events.append(msg)
+        self._msg = None
+        self.state = START
+        self.skip = 0
+        self.remaining = 0
+        self._keep = 0
+        if not msg.is_request and not msg.interim and self.requests:
+            self.requests.popleft()
+
+    # ------------------------------------------------------------------ garbage & resync
+    def _garbage(self) -> bool:
+        # Not a message start. If the direction has no role yet its first bytes are not
+        # HTTP: the caller sees `state == RESYNC and role is None` and decides between
+        # giving the flow up (a SYN was seen: it is another protocol) and a bounded
+        # mid-stream search.
+        self.state = RESYNC
+        self._resync_scanned = 0
+        return True
+
+    def _resync(self) -> bool:
+        buf = self._buf
+        starts = []
+        if self.role != "server" and (m := _RESYNC_REQUEST.search(buf)):
+            starts.append(m.start())
+        if self.role != "client" and (m := _RESYNC_RESPONSE.search(buf)):
+            starts.append(m.start())
+        if starts:
+            at = min(starts)
+            if at:
+                self._report("HTTP_RESYNC" if self.role else "HTTP_UNPARSED_DATA",
+                             f"skipped {at} bytes to the next message start", frame=self._frame)
+            self._resync_scanned = 0
+            self._consume(at)
+            self.state = START
+            return True
+        # Keep the tail, which may hold the beginning of a start line.
+        drop = len(buf) - RESYNC_TAIL_BYTES
+        if drop > 0:
+            self._resync_scanned += drop
+            self._consume(drop)
+        return False
+
+    @property
+    def resync_scanned(self) -> int:
+        """Bytes skipped while looking for a message start since the last one found."""
+        return self._resync_scanned
+
+    _HANDLERS: tuple[Callable[[HttpParser], bool], ...] = ()
+
+
+HttpParser._HANDLERS = (
+    HttpParser._start,
+    HttpParser._body_length,
+    HttpParser._chunk_size,
+    HttpParser._chunk_data,
+    HttpParser._chunk_end,
+    HttpParser._trailers,
+    HttpParser._until_close,
+    HttpParser._resync,
+    lambda self: False,  # TUNNEL
+    lambda self: False,  # PAUSED
+)

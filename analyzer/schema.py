@@ -1,0 +1,194 @@
+"""The columns of every frame lineid returns: names, dtypes and meanings, in one place.
+
+Column names and dtypes are public API (`docs/columns.md` is generated from this module
+and a test keeps them equal). Frames are built once, at the boundary, from plain Python
+lists with an explicit dtype per column; an empty result is an empty frame with the full
+schema, never None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+CONFIDENCE_LEVELS = ("low", "medium", "high")
+CONFIDENCE_DTYPE = pd.CategoricalDtype(list(CONFIDENCE_LEVELS), ordered=True)
+STRING = "string[pyarrow]"
+TIMESTAMP = "datetime64[ns, UTC]"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    dtype: str
+    doc: str
+
+
+def _cols(*spec: tuple[str, str, str]) -> tuple[Column, ...]:
+    return tuple(Column(*s) for s in spec)
+
+
+_PROVENANCE = (
+    ("source", "category", "the input file, as given"),
+    ("source_kind", "category", "pcap, pcapng or har (zeek, eve, accesslog for logs)"),
+    ("ts", TIMESTAMP, "time of the message's first byte (HAR: startedDateTime; responses add the wait)"),
+    ("frame_first", "Int64", "first frame (1-based, as Wireshark numbers them) holding bytes of the message"),
+    ("frame_last", "Int64", "frame where the message completes, where tshark reports it"),
+    ("har_entry", "Int64", "0-based index of the entry in log.entries (HAR sources)"),
+    ("line", "Int64", "1-based line number (log sources)"),
+    ("flow_id", STRING, "connection id: 'source index:first frame' for captures; Zeek uid / EVE flow_id for logs"),
+    ("community_id", STRING, "Community ID v1 of the connection"),
+)
+
+MESSAGES = _cols(
+    ("message_id", "int64", "unique within an analysis; stable for the same inputs"),
+    *_PROVENANCE,
+    ("client_ip", "category", "address of the side that sent the requests"),
+    ("client_port", "Int32", "its TCP port"),
+    ("server_ip", "category", "address of the side that answered (HAR: serverIPAddress)"),
+    ("server_port", "Int32", "its TCP port"),
+    ("direction", "category", "request or response"),
+    ("trans_depth", "Int32", "1-based request number on its connection; a response has its request's"),
+    ("method", "category", "request method (for a response: of the request it answers)"),
+    ("uri", STRING, "request target as sent (for a response: of the request it answers)"),
+    ("host", "category", "Host header of the request (for a response: of the request it answers)"),
+    ("version", "category", "HTTP/1.0, HTTP/1.1, HTTP/0.9 (HAR: as the file says)"),
+    ("status", "Int16", "response status code"),
+    ("reason", STRING, "response reason phrase"),
+    ("content_type", STRING, "Content-Type header"),
+    ("content_encoding", "category", "Content-Encoding header"),
+    ("body_len", "Int64", "body bytes after transfer decoding (what Content-Length or the chunks said)"),
+    ("body_truncated", "boolean", "the kept body prefix is shorter than the body"),
+    ("header_count", "Int32", "number of header lines"),
+    ("vlan", "Int32", "outer 802.1Q/802.1ad VLAN id"),
+    ("inner_vlan", "Int32", "inner VLAN id (innermost with three or more tags)"),
+    ("tunnel", "category", "innermost tunnel: gtpu, vxlan, gre, erspan, teredo, ipip"),
+    ("tunnel_id", "Int64", "GTP-U TEID, VXLAN VNI, GRE key or ERSPAN session of this direction"),
+    ("gap", "boolean", "bytes of the message were missing from the capture"),
+    ("malformed", "boolean", "the message broke the protocol (see anomalies)"),
+)
+
+HEADERS = _cols(
+    ("message_id", "int64", "the message the header belongs to"),
+    ("position", "int32", "0-based position of the header line in the message, wire order"),
+    ("raw_name", "category", "the name exactly as sent"),
+    ("name", "category", "the name in lower case"),
+    ("value", STRING, "the value, leading and trailing spaces removed; bytes that are not UTF-8 as \\xNN"),
+)
+
+ANOMALIES = _cols(
+    ("code", "category", "what happened; codes are listed in analyzer.anomalies.CODES"),
+    ("severity", "category", "info, warning or error"),
+    ("source", "category", "the input file"),
+    ("frame", "Int64", "frame where it was seen"),
+    ("har_entry", "Int64", "HAR entry where it was seen"),
+    ("line", "Int64", "log line where it was seen"),
+    ("offset", "Int64", "byte offset in the (decompressed) input"),
+    ("flow_id", STRING, "connection it concerns"),
+    ("detail", STRING, "human-readable detail"),
+)
+
+FINDINGS = _cols(
+    ("ts", TIMESTAMP, "time of the message"),
+    ("message_id", "int64", "the message the identifier was seen in"),
+    *_PROVENANCE[:1],
+    *_PROVENANCE[1:2],
+    *_PROVENANCE[3:],
+    ("client_ip", "category", "side that sent the request"),
+    ("server_ip", "category", "side that answered"),
+    ("server_port", "Int32", "its port"),
+    ("host", "category", "Host of the request (the recipient of a request-borne identifier)"),
+    ("uri", STRING, "request target"),
+    ("direction", "category", "request or response"),
+    ("where", "category", "header, query, path, cookie, set-cookie, body or redirect"),
+    ("field", STRING, "header, parameter, cookie or body field name"),
+    ("kind", "category", "msisdn, imsi, imei, tracking-token, opaque-subscriber-id or hashed-msisdn"),
+    ("value", STRING, "the value as it appeared"),
+    ("identifier", STRING, "normalised identifier: E.164 for numbers, digits for IMSI/IMEI, the token itself"),
+    ("encoding", "category", "plain, hex, base64, url, md5, sha1 or sha256"),
+    ("country", "category", "ISO country of the number or IMSI"),
+    ("carrier", "category", "carrier of the number range or of the IMSI's MCC/MNC"),
+    ("rule", "category", "id of the rule that found it"),
+    ("confidence", "confidence", "low < medium < high (ordered categorical)"),
+    ("reason", STRING, "why the rule believes it"),
+)
+
+SCHEMAS: dict[str, tuple[Column, ...]] = {
+    "messages": MESSAGES,
+    "headers": HEADERS,
+    "anomalies": ANOMALIES,
+    "findings": FINDINGS,
+}
+
+
+def dtype_of(column: Column) -> Any:
+    return CONFIDENCE_DTYPE if column.dtype == "confidence" else column.dtype
+
+
+def _series(values: Sequence[Any], column: Column) -> pd.Series:
+    dtype = column.dtype
+    if dtype == TIMESTAMP:
+        ints = np.fromiter(
+            (v if v is not None else np.iinfo(np.int64).min for v in values), dtype=np.int64, count=len(values)
+        )
+        return pd.Series(pd.DatetimeIndex(ints.view("M8[ns]")).tz_localize("UTC"), name=column.name)
+    if dtype == "category":
+        return pd.Series(pd.Categorical(values), name=column.name)
+    if dtype == "confidence":
+        return pd.Series(pd.Categorical(values, dtype=CONFIDENCE_DTYPE), name=column.name)
+    if dtype in ("int64", "int32"):
+        return pd.Series(np.asarray(values, dtype=dtype), name=column.name)
+    return pd.Series(pd.array(values, dtype=dtype), name=column.name)
+
+
+def build_frame(kind: str, columns: Mapping[str, Sequence[Any]]) -> pd.DataFrame:
+    """A frame of `kind` from one list per column (every column of the schema)."""
+    schema = SCHEMAS[kind]
+    missing = [c.name for c in schema if c.name not in columns]
+    if missing:
+        raise KeyError(f"{kind}: columns missing: {missing}")
+    return pd.DataFrame({c.name: _series(columns[c.name], c) for c in schema})
+
+
+def empty_frame(kind: str) -> pd.DataFrame:
+    return build_frame(kind, {c.name: [] for c in SCHEMAS[kind]})
+
+
+def conform(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with exactly the schema's columns, in order, with its dtypes."""
+    out = {}
+    for column in SCHEMAS[kind]:
+        series = frame[column.name] if column.name in frame else pd.Series([None] * len(frame))
+        if column.dtype == TIMESTAMP:
+            series = pd.to_datetime(series, utc=True)
+        else:
+            series = series.astype(dtype_of(column))
+        out[column.name] = series.reset_index(drop=True)
+    return pd.DataFrame(out)
+
+
+def markdown() -> str:
+    """The column reference, as docs/columns.md holds it."""
+    lines = [
+        "# Columns",
+        "",
+        "Generated from `analyzer/schema.py` (`python -m analyzer.schema > docs/columns.md`);",
+        "a test keeps the two equal. `ts` columns are `datetime64[ns, UTC]`; `Int*` and",
+        "`boolean` are pandas nullable types; `string[pyarrow]` is pandas' Arrow-backed string.",
+        "",
+    ]
+    for kind, schema in SCHEMAS.items():
+        lines += [f"## {kind}", "", "| column | dtype | meaning |", "|---|---|---|"]
+        for c in schema:
+            dtype = "category (low < medium < high)" if c.dtype == "confidence" else c.dtype
+            lines.append(f"| `{c.name}` | {dtype} | {c.doc.replace('|', '/')} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

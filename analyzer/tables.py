@@ -1,0 +1,145 @@
+"""Records → columns → DataFrames: the boundary between the pipeline and pandas.
+
+`MessageColumns` and `FindingColumns` accumulate plain lists, one per column, as records
+stream past (a list append per field is the cheapest thing Python does); `frame()` builds
+the DataFrame once with the schema's dtypes. `flush()` hands the rows gathered so far to a
+writer and starts again, so a scan of a huge capture holds one batch, not the capture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from analyzer.model import Anomaly, Finding, HttpMessage
+from analyzer.schema import ANOMALIES, FINDINGS, HEADERS, MESSAGES, build_frame
+
+
+class MessageColumns:
+    """Columns of the `messages` and `headers` frames."""
+
+    def __init__(self) -> None:
+        self.messages: dict[str, list[object]] = {c.name: [] for c in MESSAGES}
+        self.headers: dict[str, list[object]] = {c.name: [] for c in HEADERS if c.name != "name"}
+        self.count = 0
+
+    def add(self, msg: HttpMessage) -> None:
+        m = self.messages
+        ep = msg.endpoints
+        mid = msg.message_id
+        m["message_id"].append(mid)
+        m["source"].append(msg.source)
+        m["source_kind"].append(msg.source_kind)
+        m["ts"].append(msg.ts)
+        m["frame_first"].append(msg.frame_first)
+        m["frame_last"].append(msg.frame_last)
+        m["har_entry"].append(msg.har_entry)
+        m["line"].append(msg.line)
+        m["flow_id"].append(ep.flow_id)
+        m["community_id"].append(ep.community_id)
+        m["client_ip"].append(ep.client_ip)
+        m["client_port"].append(ep.client_port)
+        m["server_ip"].append(ep.server_ip)
+        m["server_port"].append(ep.server_port)
+        m["direction"].append(msg.direction)
+        m["trans_depth"].append(msg.trans_depth)
+        m["method"].append(msg.method)
+        m["uri"].append(msg.uri)
+        m["host"].append(msg.host)
+        m["version"].append(msg.version)
+        m["status"].append(msg.status)
+        m["reason"].append(msg.reason)
+        m["content_type"].append(msg.content_type)
+        m["content_encoding"].append(msg.content_encoding)
+        m["body_len"].append(msg.body_len)
+        m["body_truncated"].append(msg.body_truncated)
+        m["header_count"].append(len(msg.headers))
+        m["vlan"].append(ep.vlan)
+        m["inner_vlan"].append(ep.inner_vlan)
+        m["tunnel"].append(ep.tunnel)
+        m["tunnel_id"].append(ep.tunnel_id)
+        m["gap"].append(msg.gap)
+        m["malformed"].append(msg.malformed)
+        headers = msg.headers
+        if headers:
+            h = self.headers
+            n = len(headers)
+            h["message_id"].extend([mid] * n)
+            h["position"].extend(range(n))
+            names, values = zip(*headers, strict=True)
+            h["raw_name"].extend(names)
+            h["value"].extend(values)
+        self.count += 1
+
+    def messages_frame(self) -> pd.DataFrame:
+        return build_frame("messages", self.messages)
+
+    def headers_frame(self) -> pd.DataFrame:
+        columns = dict(self.headers)
+        raw = pd.Categorical(columns["raw_name"])
+        # Lower-case each distinct raw name once, not each row.
+        lowered = np.asarray(raw.categories.str.lower(), dtype=object)
+        columns["name"] = list(lowered[raw.codes]) if len(raw) else []
+        return build_frame("headers", columns)
+
+    def clear(self) -> None:
+        for values in (*self.messages.values(), *self.headers.values()):
+            values.clear()
+        self.count = 0
+
+
+def anomalies_frame(anomalies: Iterable[Anomaly]) -> pd.DataFrame:
+    rows = list(anomalies)
+    return build_frame(
+        "anomalies",
+        {c.name: [getattr(a, c.name) for a in rows] for c in ANOMALIES},
+    )
+
+
+class FindingColumns:
+    """Columns of the `findings` frame: the finding's fields plus its message's provenance."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list[object]] = {c.name: [] for c in FINDINGS}
+
+    def add(self, msg: HttpMessage, finding: Finding) -> None:
+        f = self.columns
+        ep = msg.endpoints
+        for name, value in (
+            ("ts", msg.ts),
+            ("message_id", msg.message_id),
+            ("source", msg.source),
+            ("source_kind", msg.source_kind),
+            ("frame_first", msg.frame_first),
+            ("frame_last", msg.frame_last),
+            ("har_entry", msg.har_entry),
+            ("line", msg.line),
+            ("flow_id", ep.flow_id),
+            ("community_id", ep.community_id),
+            ("client_ip", ep.client_ip),
+            ("server_ip", ep.server_ip),
+            ("server_port", ep.server_port),
+            ("host", msg.host),
+            ("uri", msg.uri),
+            ("direction", msg.direction),
+            ("where", finding.where),
+            ("field", finding.field),
+            ("kind", finding.kind),
+            ("value", finding.value),
+            ("identifier", finding.identifier),
+            ("encoding", finding.encoding),
+            ("country", finding.country),
+            ("carrier", finding.carrier),
+            ("rule", finding.rule),
+            ("confidence", finding.confidence),
+            ("reason", finding.reason),
+        ):
+            f[name].append(value)
+
+    def frame(self) -> pd.DataFrame:
+        return build_frame("findings", self.columns)
+
+    def __len__(self) -> int:
+        return len(self.columns["message_id"])
