@@ -1,8 +1,8 @@
 """lineid: where subscriber identifiers travelled in clear HTTP, from captures and HAR files.
 
-    >>> import analyzer
-    >>> result = analyzer.analyze(["gateway.pcap.gz", "device.har"], region="GB")
-    >>> result.findings          # the timeline: when, where, to whom, through which header
+>>> import analyzer
+>>> result = analyzer.analyze(["gateway.pcap.gz", "device.har"], region="GB")
+>>> result.findings          # the timeline: when, where, to whom, through which header
 """
 
 from analyzer.analysis import Analysis

@@ -23,16 +23,25 @@ def _concat(kind: str, frames: Sequence[pd.DataFrame | None]) -> pd.DataFrame:
     if len(present) == 1:
         return present[0].reset_index(drop=True)
     # Categories differ between inputs: concatenate as objects, then re-apply the schema.
-    return conform(kind, pd.concat([f.astype({c: object for c in f.select_dtypes("category")})
-                                    for f in present], ignore_index=True))
+    return conform(
+        kind,
+        pd.concat([f.astype({c: object for c in f.select_dtypes("category")}) for f in present], ignore_index=True),
+    )
 
 
 class Analysis:
     """Frames: `messages`, `headers`, `findings` (the timeline, sorted by `ts`),
     `anomalies` and `inputs`. Columns are documented in docs/columns.md."""
 
-    def __init__(self, messages: pd.DataFrame, headers: pd.DataFrame, findings: pd.DataFrame,
-                 anomalies: pd.DataFrame, inputs: pd.DataFrame, options: Options | None = None) -> None:
+    def __init__(
+        self,
+        messages: pd.DataFrame,
+        headers: pd.DataFrame,
+        findings: pd.DataFrame,
+        anomalies: pd.DataFrame,
+        inputs: pd.DataFrame,
+        options: Options | None = None,
+    ) -> None:
         self.messages = messages
         self.headers = headers
         self.findings = findings
@@ -47,16 +56,25 @@ class Analysis:
         messages = messages.loc[order].reset_index(drop=True)
         headers = _concat("headers", [r.headers for r in results])
         findings = _concat("findings", [r.findings for r in results])
-        findings = findings.sort_values(["ts", "message_id", "where", "field", "identifier"], kind="stable",
-                                        na_position="last").reset_index(drop=True)
+        findings = findings.sort_values(
+            ["ts", "message_id", "where", "field", "identifier"], kind="stable", na_position="last"
+        ).reset_index(drop=True)
         anomalies = anomalies_frame(a for r in results for a in r.anomalies)
         inputs = pd.DataFrame(
-            [{
-                "index": r.index, "path": r.path, "format": r.format, "compression": r.compression,
-                "size": r.size, "status": r.status, "error": r.error,
-                "messages": 0 if r.messages is None else len(r.messages),
-                "findings": 0 if r.findings is None else len(r.findings),
-            } for r in results],
+            [
+                {
+                    "index": r.index,
+                    "path": r.path,
+                    "format": r.format,
+                    "compression": r.compression,
+                    "size": r.size,
+                    "status": r.status,
+                    "error": r.error,
+                    "messages": 0 if r.messages is None else len(r.messages),
+                    "findings": 0 if r.findings is None else len(r.findings),
+                }
+                for r in results
+            ],
             columns=list(INPUT_COLUMNS),
         )
         return cls(messages, headers, findings, anomalies, inputs, options)
@@ -66,8 +84,10 @@ class Analysis:
         return self.inputs[self.inputs["status"] == "failed"]
 
     def __repr__(self) -> str:
-        return (f"<Analysis: {len(self.inputs)} input(s), {len(self.messages)} messages, "
-                f"{len(self.findings)} findings, {len(self.anomalies)} anomalies>")
+        return (
+            f"<Analysis: {len(self.inputs)} input(s), {len(self.messages)} messages, "
+            f"{len(self.findings)} findings, {len(self.anomalies)} anomalies>"
+        )
 
     def _repr_html_(self) -> str:  # a notebook shows the counts, not four frames
         return f"<p>{self.__repr__()[1:-1].replace('<', '&lt;')}</p>"

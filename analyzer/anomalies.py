@@ -15,14 +15,23 @@ CODES: dict[str, tuple[Severity, str]] = {
     "PCAP_TRUNCATED_RECORD": ("warning", "the capture ends inside a record; every complete record before it was read"),
     "PCAP_RESYNC": ("error", "a record header was impossible; reading resumed at the next plausible record"),
     "PCAP_CAPLEN_EXCEEDS_SNAPLEN": ("info", "a record is longer than the snapshot length its header declares"),
-    "PCAPNG_BAD_BLOCK": ("error", "a pcapng block had an impossible length; reading resumed at the next plausible block"),
+    "PCAPNG_BAD_BLOCK": (
+        "error",
+        "a pcapng block had an impossible length; reading resumed at the next plausible block",
+    ),
     "PCAPNG_TRUNCATED_BLOCK": ("warning", "the capture ends inside a pcapng block"),
     "PCAPNG_UNKNOWN_INTERFACE": ("warning", "a packet names an interface no IDB described; it was skipped"),
-    "COMPRESSED_STREAM_TRUNCATED": ("warning", "the compressed stream is cut or damaged; everything before the damage was read"),
+    "COMPRESSED_STREAM_TRUNCATED": (
+        "warning",
+        "the compressed stream is cut or damaged; everything before the damage was read",
+    ),
     "COMPRESSED_TRAILING_DATA": ("info", "bytes after the end of the compressed stream were ignored"),
     # --- link and network layers
     "LINK_TYPE_UNSUPPORTED": ("info", "packets of a link type lineid does not decode were counted and skipped"),
-    "LAYOUT_UNSUPPORTED": ("info", "a packet layout lineid does not decode (ethertype, protocol) was counted and skipped"),
+    "LAYOUT_UNSUPPORTED": (
+        "info",
+        "a packet layout lineid does not decode (ethertype, protocol) was counted and skipped",
+    ),
     "PACKET_TRUNCATED": ("info", "a packet was cut (snap length) before its transport payload ended"),
     "IP_BAD_HEADER": ("warning", "an IP header was malformed; the packet was skipped"),
     "IP_FRAGMENT_OVERLAP": ("warning", "IP fragments overlapped with different data; the first copy was kept"),
@@ -30,28 +39,52 @@ CODES: dict[str, tuple[Severity, str]] = {
     "TUNNEL_MALFORMED": ("warning", "a tunnel header (GTP-U, VXLAN, GRE, Teredo) was malformed"),
     # --- TCP
     "TCP_GAP": ("warning", "bytes of a TCP stream were never captured; parsing resumed after the hole"),
-    "TCP_OVERLAP_CONFLICT": ("warning", "a retransmitted or overlapping segment carried different bytes; the first copy was kept"),
+    "TCP_OVERLAP_CONFLICT": (
+        "warning",
+        "a retransmitted or overlapping segment carried different bytes; the first copy was kept",
+    ),
     "TCP_MIDSTREAM": ("info", "a connection was first seen without its SYN (capture started mid-stream)"),
     "TCP_PORT_REUSE": ("info", "a new SYN reused the ports of a finished connection; a new flow was started"),
     "FLOW_EVICTED": ("warning", "the live-flow limit was reached; the least recently seen flow was flushed early"),
     "REASSEMBLY_LIMIT": ("warning", "out-of-order data of a flow passed the buffer limit; the hole was declared a gap"),
     # --- HTTP
     "HTTP_BAD_START_LINE": ("warning", "a request or status line could not be parsed"),
-    "HTTP_BAD_HEADER_LINE": ("warning", "a header line had no colon or an invalid name; it was kept as a header with an empty name"),
+    "HTTP_BAD_HEADER_LINE": (
+        "warning",
+        "a header line had no colon or an invalid name; it was kept as a header with an empty name",
+    ),
     "HTTP_OBS_FOLD": ("info", "a header value was continued on the next line (obs-fold, RFC 9112 §5.2)"),
     "HTTP_BARE_LF": ("info", "lines ended with LF without CR"),
-    "HTTP_HEADER_BLOCK_TOO_LONG": ("warning", "a header block passed max_header_block_bytes; the message was cut there"),
-    "HTTP_TOO_MANY_HEADERS": ("warning", "a message had more than max_headers_per_message headers; the rest were not kept as rows"),
-    "HTTP_BAD_CONTENT_LENGTH": ("warning", "Content-Length was not a number, negative, or repeated with different values"),
+    "HTTP_HEADER_BLOCK_TOO_LONG": (
+        "warning",
+        "a header block passed max_header_block_bytes; the message was cut there",
+    ),
+    "HTTP_TOO_MANY_HEADERS": (
+        "warning",
+        "a message had more than max_headers_per_message headers; the rest were not kept as rows",
+    ),
+    "HTTP_BAD_CONTENT_LENGTH": (
+        "warning",
+        "Content-Length was not a number, negative, or repeated with different values",
+    ),
     "HTTP_TE_AND_CL": ("warning", "both Transfer-Encoding and Content-Length were present (request smuggling shape)"),
-    "HTTP_BAD_CHUNK": ("warning", "a chunk size line was malformed or overflowed; the message ended there and parsing resumed at the next message start"),
-    "HTTP_HEADERS_INCOMPLETE": ("warning", "the connection ended inside a header block; the message was kept as far as it went"),
+    "HTTP_BAD_CHUNK": (
+        "warning",
+        "a chunk size line was malformed or overflowed; the message ended there and parsing resumed at the next message start",
+    ),
+    "HTTP_HEADERS_INCOMPLETE": (
+        "warning",
+        "the connection ended inside a header block; the message was kept as far as it went",
+    ),
     "HTTP_BODY_INCOMPLETE": ("info", "the connection ended before the declared body did"),
     "HTTP_RESYNC": ("info", "after a gap or garbage, parsing resumed at the next message start"),
     "HTTP_UNPARSED_DATA": ("info", "bytes that are not HTTP were skipped between messages"),
     "HTTP_PENDING_LIMIT": ("warning", "more requests waited for responses than max_pending_requests_per_flow"),
     "HTTP_BODY_DECODE_ERROR": ("info", "a Content-Encoding could not be decoded; detection read the body as sent"),
-    "HTTP_BODY_DECODE_LIMIT": ("info", "content decoding stopped at max_decoded_body_bytes (possible decompression bomb)"),
+    "HTTP_BODY_DECODE_LIMIT": (
+        "info",
+        "content decoding stopped at max_decoded_body_bytes (possible decompression bomb)",
+    ),
     "HTTP_UNANSWERED": ("info", "requests still waited for responses when the connection ended"),
     # --- HAR
     "HAR_MISSING_FIELD": ("info", "a HAR entry lacks a field; the value is left null, nothing is invented"),

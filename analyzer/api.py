@@ -65,8 +65,14 @@ class InputResult:
     anomalies: list[Anomaly] = field(default_factory=list)
 
 
-def read_input(path: str | Path, index: int, options: Options, *, progress: Progress | None = None,
-               shard: tuple[int, int] | None = None) -> InputResult:
+def read_input(
+    path: str | Path,
+    index: int,
+    options: Options,
+    *,
+    progress: Progress | None = None,
+    shard: tuple[int, int] | None = None,
+) -> InputResult:
     """Read one input completely. InputError for an input that cannot be read at all."""
     from analyzer.detect.engine import build_detector
 
@@ -78,8 +84,9 @@ def read_input(path: str | Path, index: int, options: Options, *, progress: Prog
     with open_evidence(source, recorder, on_read=progress) as evidence:
         result = InputResult(source, index, compression=evidence.compression, size=evidence.size)
         result.format = sniff_format(evidence)
-        for message in iter_messages(evidence, source_index=index, limits=options.limits, recorder=recorder,
-                                     shard=shard):
+        for message in iter_messages(
+            evidence, source_index=index, limits=options.limits, recorder=recorder, shard=shard
+        ):
             columns.add(message)
             for finding in detector.scan(message, recorder):
                 findings.add(message, finding)
@@ -90,14 +97,25 @@ def read_input(path: str | Path, index: int, options: Options, *, progress: Prog
     return result
 
 
-def _options(watchlist: Iterable[str] | None, region: str | None, rules: str | Sequence[str] | None,
-             limits: Limits | None, strict: bool, limit_overrides: dict[str, Any]) -> Options:
+def _options(
+    watchlist: Iterable[str] | None,
+    region: str | None,
+    rules: str | Sequence[str] | None,
+    limits: Limits | None,
+    strict: bool,
+    limit_overrides: dict[str, Any],
+) -> Options:
     base = limits or DEFAULT_LIMITS
     if limit_overrides:
         base = base.replace(**limit_overrides)
-    rule_expr = ",".join(rules) if isinstance(rules, (list, tuple)) else rules
-    return Options(limits=base, region=region.upper() if region else None,
-                   watchlist=tuple(watchlist or ()), rules=rule_expr, strict=strict)
+    rule_expr = rules if rules is None or isinstance(rules, str) else ",".join(rules)
+    return Options(
+        limits=base,
+        region=region.upper() if region else None,
+        watchlist=tuple(watchlist or ()),
+        rules=rule_expr,
+        strict=strict,
+    )
 
 
 def analyze(

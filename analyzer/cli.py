@@ -39,7 +39,10 @@ def parse_limits(values: Sequence[str]) -> dict[str, int]:
 
 
 limit_option = click.option(
-    "--limit", "limits", multiple=True, metavar="NAME=N",
+    "--limit",
+    "limits",
+    multiple=True,
+    metavar="NAME=N",
     help="Change a named limit, e.g. --limit max_live_flows=50000 (see docs/limits.md).",
 )
 
@@ -68,10 +71,20 @@ def _analyze(inputs: Sequence[str], **kwargs: Any) -> analyzer.Analysis:
 
 @main.command("headers")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), default="csv", show_default=True,
-              help="Output format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              help="Output file (default: standard output; required for parquet).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl", "parquet"]),
+    default="csv",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Output file (default: standard output; required for parquet).",
+)
 @limit_option
 def headers_command(inputs: Sequence[str], fmt: str, output: Path | None, limits: Sequence[str]) -> None:
     """Write every header of every HTTP message, one row per header line, with the

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -142,7 +142,7 @@ def _series(values: Sequence[Any], column: Column) -> pd.Series:
         return pd.Series(pd.Categorical(values, dtype=CONFIDENCE_DTYPE), name=column.name)
     if dtype in ("int64", "int32"):
         return pd.Series(np.asarray(values, dtype=dtype), name=column.name)
-    return pd.Series(pd.array(values, dtype=dtype), name=column.name)
+    return pd.Series(pd.array(values, dtype=cast(Any, dtype)), name=column.name)
 
 
 def build_frame(kind: str, columns: Mapping[str, Sequence[Any]]) -> pd.DataFrame:

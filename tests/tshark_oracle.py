@@ -61,8 +61,23 @@ def _header_pairs(lines: str) -> Counter[tuple[str, str]]:
 
 def messages(path: str, extra: tuple[str, ...] = ()) -> list[OracleMessage]:
     assert TSHARK, "tshark is not installed"
-    cmd = [TSHARK, "-n", "-r", path, "-o", "tcp.reassemble_out_of_order:TRUE", *extra, "-Y", "http",
-           "-T", "fields", "-E", f"aggregator={AGGREGATOR}", "-E", "occurrence=a"]
+    cmd = [
+        TSHARK,
+        "-n",
+        "-r",
+        path,
+        "-o",
+        "tcp.reassemble_out_of_order:TRUE",
+        *extra,
+        "-Y",
+        "http",
+        "-T",
+        "fields",
+        "-E",
+        f"aggregator={AGGREGATOR}",
+        "-E",
+        "occurrence=a",
+    ]
     for f in FIELDS:
         cmd += ["-e", f]
     out = subprocess.run(cmd, capture_output=True, text=True, errors="backslashreplace", check=True).stdout

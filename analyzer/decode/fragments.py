@@ -41,7 +41,9 @@ class FragmentReassembler:
             if len(self._pending) >= self._max:
                 old_key, _ = self._pending.popitem(last=False)
                 self._recorder.add(
-                    "IP_FRAGMENTS_EXPIRED", f"evicted at the max_fragment_datagrams limit (id {old_key[2]})", frame=frame
+                    "IP_FRAGMENTS_EXPIRED",
+                    f"evicted at the max_fragment_datagrams limit (id {old_key[2]})",
+                    frame=frame,
                 )
             datagram = self._pending[key] = _Datagram(now)
         if not more:

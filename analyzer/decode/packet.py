@@ -135,8 +135,17 @@ class PacketDecoder:
         return None
 
     # ------------------------------------------------------------------ link layers
-    def _ethernet(self, buf: bytes, p: int, end: int, vlan: int | None, inner: int | None,
-                  tunnel: str | None, tid: int | None, depth: int) -> Segment | None:
+    def _ethernet(
+        self,
+        buf: bytes,
+        p: int,
+        end: int,
+        vlan: int | None,
+        inner: int | None,
+        tunnel: str | None,
+        tid: int | None,
+        depth: int,
+    ) -> Segment | None:
         etype = _u16(buf, p + 12)[0]
         p += 14
         if etype <= 1500:  # 802.3 length field: only LLC/SNAP can carry IP
@@ -145,8 +154,18 @@ class PacketDecoder:
             return None
         return self._ethertype(etype, buf, p, end, vlan, inner, tunnel, tid, depth)
 
-    def _ethertype(self, etype: int, buf: bytes, p: int, end: int, vlan: int | None, inner: int | None,
-                   tunnel: str | None, tid: int | None, depth: int) -> Segment | None:
+    def _ethertype(
+        self,
+        etype: int,
+        buf: bytes,
+        p: int,
+        end: int,
+        vlan: int | None,
+        inner: int | None,
+        tunnel: str | None,
+        tid: int | None,
+        depth: int,
+    ) -> Segment | None:
         while etype in ETH_VLAN_TYPES:
             tag = _u16(buf, p)[0] & 0x0FFF
             if vlan is None:
@@ -155,7 +174,7 @@ class PacketDecoder:
                 inner = tag  # with three or more tags, the innermost is kept here
             etype = _u16(buf, p + 2)[0]
             p += 4
-        if etype == ETH_IPV4 or etype == ETH_IPV6:
+        if etype in (ETH_IPV4, ETH_IPV6):
             return self._ip(buf, p, end, vlan, inner, tunnel, tid, depth)
         if etype in ETH_MPLS:
             return self._mpls(buf, p, end, vlan, inner, tunnel, tid, depth)
@@ -165,8 +184,17 @@ class PacketDecoder:
             self._count(f"ethertype {etype:#06x}")
         return None
 
-    def _mpls(self, buf: bytes, p: int, end: int, vlan: int | None, inner: int | None,
-              tunnel: str | None, tid: int | None, depth: int) -> Segment | None:
+    def _mpls(
+        self,
+        buf: bytes,
+        p: int,
+        end: int,
+        vlan: int | None,
+        inner: int | None,
+        tunnel: str | None,
+        tid: int | None,
+        depth: int,
+    ) -> Segment | None:
         while not buf[p + 2] & 0x01:  # bottom-of-stack bit
             p += 4
         p += 4
@@ -178,8 +206,17 @@ class PacketDecoder:
         self._count("MPLS payload")
         return None
 
-    def _ppp(self, buf: bytes, p: int, end: int, vlan: int | None, inner: int | None,
-             tunnel: str | None, tid: int | None, depth: int) -> Segment | None:
+    def _ppp(
+        self,
+        buf: bytes,
+        p: int,
+        end: int,
+        vlan: int | None,
+        inner: int | None,
+        tunnel: str | None,
+        tid: int | None,
+        depth: int,
+    ) -> Segment | None:
         if buf[p] == 0xFF and buf[p + 1] == 0x03:  # HDLC address and control
             p += 2
         if buf[p] & 0x01:  # protocol field compressed to one byte (RFC 1661 §6.5)
@@ -209,8 +246,17 @@ class PacketDecoder:
         return None
 
     # ------------------------------------------------------------------ network layer
-    def _ip(self, buf: bytes, p: int, end: int, vlan: int | None, inner: int | None,
-            tunnel: str | None, tid: int | None, depth: int) -> Segment | None:
+    def _ip(
+        self,
+        buf: bytes,
+        p: int,
+        end: int,
+        vlan: int | None,
+        inner: int | None,
+        tunnel: str | None,
+        tid: int | None,
+        depth: int,
+    ) -> Segment | None:
         version = buf[p] >> 4
         if version == 4:
             ihl = (buf[p] & 0x0F) * 4
@@ -228,8 +274,9 @@ class PacketDecoder:
             frag = _u16(buf, p + 6)[0]
             if frag & 0x3FFF:  # MF set or a non-zero offset
                 key = (src, dst, _u16(buf, p + 4)[0], proto)
-                whole = self.fragments.add(key, (frag & 0x1FFF) * 8, buf[p + ihl : stop], bool(frag & 0x2000),
-                                           self._ts, self._frame)
+                whole = self.fragments.add(
+                    key, (frag & 0x1FFF) * 8, buf[p + ihl : stop], bool(frag & 0x2000), self._ts, self._frame
+                )
                 if whole is None:
                     return None
                 return self._transport(proto, src, dst, whole, 0, len(whole), vlan, inner, tunnel, tid, depth)
@@ -252,8 +299,14 @@ class PacketDecoder:
                 nxt = buf[q]
                 off_flags = _u16(buf, q + 2)[0]
                 ident = _u32(buf, q + 4)[0]
-                whole = self.fragments.add((src, dst, ident, -1), off_flags & 0xFFF8, buf[q + 8 : stop],
-                                           bool(off_flags & 1), self._ts, self._frame)
+                whole = self.fragments.add(
+                    (src, dst, ident, -1),
+                    off_flags & 0xFFF8,
+                    buf[q + 8 : stop],
+                    bool(off_flags & 1),
+                    self._ts,
+                    self._frame,
+                )
                 if whole is None:
                     return None
                 # The reassembled payload may itself begin with more extension headers.
@@ -267,8 +320,20 @@ class PacketDecoder:
         self._count(f"IP version {version}", "IP_BAD_HEADER")
         return None
 
-    def _transport(self, proto: int, src: bytes, dst: bytes, buf: bytes, p: int, end: int, vlan: int | None,
-                   inner: int | None, tunnel: str | None, tid: int | None, depth: int) -> Segment | None:
+    def _transport(
+        self,
+        proto: int,
+        src: bytes,
+        dst: bytes,
+        buf: bytes,
+        p: int,
+        end: int,
+        vlan: int | None,
+        inner: int | None,
+        tunnel: str | None,
+        tid: int | None,
+        depth: int,
+    ) -> Segment | None:
         if proto == IPPROTO_TCP:
             if end - p < 20:
                 self._count("TCP headers cut by the snap length", "PACKET_TRUNCATED")
@@ -286,8 +351,17 @@ class PacketDecoder:
         return None  # ICMP, ESP, SCTP…: decoded enough to know they carry no HTTP
 
     # ------------------------------------------------------------------ tunnels
-    def _udp(self, buf: bytes, p: int, end: int, vlan: int | None, inner: int | None,
-             tunnel: str | None, tid: int | None, depth: int) -> Segment | None:
+    def _udp(
+        self,
+        buf: bytes,
+        p: int,
+        end: int,
+        vlan: int | None,
+        inner: int | None,
+        tunnel: str | None,
+        tid: int | None,
+        depth: int,
+    ) -> Segment | None:
         sport, dport = struct.unpack_from(">HH", buf, p)
         q = p + 8
         if sport == UDP_GTPU or dport == UDP_GTPU:
@@ -302,8 +376,7 @@ class PacketDecoder:
             return self._teredo(buf, q, end, vlan, inner, depth)
         return None
 
-    def _gtpu(self, buf: bytes, q: int, end: int, vlan: int | None, inner: int | None,
-              depth: int) -> Segment | None:
+    def _gtpu(self, buf: bytes, q: int, end: int, vlan: int | None, inner: int | None, depth: int) -> Segment | None:
         flags = buf[q]
         if flags >> 5 != 1 or not flags & 0x10:  # version 1, protocol type GTP (not GTP')
             self._count("GTP-U version or protocol type", "TUNNEL_MALFORMED")
@@ -327,8 +400,7 @@ class PacketDecoder:
             return None
         return self._ip(buf, r, end, vlan, inner, "gtpu", teid, depth + 1)
 
-    def _teredo(self, buf: bytes, q: int, end: int, vlan: int | None, inner: int | None,
-                depth: int) -> Segment | None:
+    def _teredo(self, buf: bytes, q: int, end: int, vlan: int | None, inner: int | None, depth: int) -> Segment | None:
         # RFC 4380 §5.1.1: optional authentication (0x0001) and origin indication (0x0000)
         # headers precede the IPv6 packet.
         if _u16(buf, q)[0] == 0x0001:
@@ -339,8 +411,7 @@ class PacketDecoder:
             return None  # Teredo bubbles and qualification traffic
         return self._ip(buf, q, end, vlan, inner, "teredo", None, depth + 1)
 
-    def _gre(self, buf: bytes, p: int, end: int, vlan: int | None, inner: int | None,
-             depth: int) -> Segment | None:
+    def _gre(self, buf: bytes, p: int, end: int, vlan: int | None, inner: int | None, depth: int) -> Segment | None:
         flags, proto = struct.unpack_from(">HH", buf, p)
         q = p + 4
         key = None

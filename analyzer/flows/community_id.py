@@ -14,8 +14,9 @@ import struct
 IPPROTO_TCP = 6
 
 
-def community_id(src_ip: bytes, dst_ip: bytes, src_port: int, dst_port: int,
-                 proto: int = IPPROTO_TCP, seed: int = 0) -> str:
+def community_id(
+    src_ip: bytes, dst_ip: bytes, src_port: int, dst_port: int, proto: int = IPPROTO_TCP, seed: int = 0
+) -> str:
     if (src_ip, src_port) > (dst_ip, dst_port):
         src_ip, dst_ip, src_port, dst_port = dst_ip, src_ip, dst_port, src_port
     data = struct.pack("!H", seed) + src_ip + dst_ip + struct.pack("!BBHH", proto, 0, src_port, dst_port)

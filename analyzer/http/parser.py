@@ -191,8 +191,9 @@ class HttpParser:
             self._msg.body_truncated = True
             self._complete(frame)
         elif self._buf.strip(b"\r\n"):
-            self._report("HTTP_UNPARSED_DATA", f"{len(self._buf)} bytes before a gap were not a whole message start",
-                         frame=frame)
+            self._report(
+                "HTTP_UNPARSED_DATA", f"{len(self._buf)} bytes before a gap were not a whole message start", frame=frame
+            )
         self._buf = b""
         self._search_from = 0
         self.state = RESYNC
@@ -217,8 +218,9 @@ class HttpParser:
                 # A message whose header block never ended (or an HTTP/0.9 request,
                 # which has none): keep what came, as a message, rather than lose it.
                 if b" HTTP/1" in self._buf.split(b"\n", 1)[0]:
-                    self._report("HTTP_HEADERS_INCOMPLETE", f"connection ended inside a header block: {head!r}",
-                                 frame=frame)
+                    self._report(
+                        "HTTP_HEADERS_INCOMPLETE", f"connection ended inside a header block: {head!r}", frame=frame
+                    )
                 self._buf += b"\r\n\r\n"
                 self._run()
                 if self._msg is not None:
@@ -240,8 +242,11 @@ class HttpParser:
         `info` comes back as `answers` on the response that answers it."""
         if len(self.requests) >= self.limits.max_pending_requests_per_flow:
             self.requests.popleft()
-            self._report("HTTP_PENDING_LIMIT", f"more than {self.limits.max_pending_requests_per_flow} requests "
-                         "waiting; the oldest lost its pairing", frame=self._frame)
+            self._report(
+                "HTTP_PENDING_LIMIT",
+                f"more than {self.limits.max_pending_requests_per_flow} requests waiting; the oldest lost its pairing",
+                frame=self._frame,
+            )
         self.requests.append((method, version, info))
 
     def become_tunnel(self) -> None:
@@ -279,14 +284,17 @@ class HttpParser:
             self._buf = buf = buf.lstrip(b"\r\n")
             if not buf:
                 return False
-        if (self.role != "client" and self.requests and self.requests[0][1] == "HTTP/0.9"
-                and not buf.startswith(b"HTTP/")):
+        if (
+            self.role != "client"
+            and self.requests
+            and self.requests[0][1] == "HTTP/0.9"
+            and not buf.startswith(b"HTTP/")
+        ):
             if b"HTTP/".startswith(buf[:5]):
                 return False  # too few bytes to tell a status line from a document
             # The answer to an HTTP/0.9 request is the document itself, until close.
             self.role = "server"
-            self._msg = ParsedMessage(False, self._frame, self._ts, version="HTTP/0.9",
-                                      answers=self.requests[0][2])
+            self._msg = ParsedMessage(False, self._frame, self._ts, version="HTTP/0.9", answers=self.requests[0][2])
             self._begin_body(self._msg, True)
             self.state = BODY_UNTIL_CLOSE
             return True
@@ -337,9 +345,14 @@ class HttpParser:
         if header_end < 0:
             return False
         self.role = "client"
-        msg = ParsedMessage(True, self._frame, self._ts, method=method.decode("ascii"),
-                            target=target.decode("utf-8", "backslashreplace") if target is not None else None,
-                            version=version)
+        msg = ParsedMessage(
+            True,
+            self._frame,
+            self._ts,
+            method=method.decode("ascii"),
+            target=target.decode("utf-8", "backslashreplace") if target is not None else None,
+            version=version,
+        )
         chunked, length = self._headers(msg, buf, line_end + 1, header_end)
         self._consume(header_end)
         self._msg = msg
@@ -368,9 +381,15 @@ class HttpParser:
         self.role = "server"
         status = int(match.group(2))
         reason = match.group(3)
-        msg = ParsedMessage(False, self._frame, self._ts, version="HTTP/" + match.group(1).decode(),
-                            status=status, reason=reason.decode("utf-8", "backslashreplace") if reason else "",
-                            answers=self.requests[0][2] if self.requests else None)
+        msg = ParsedMessage(
+            False,
+            self._frame,
+            self._ts,
+            version="HTTP/" + match.group(1).decode(),
+            status=status,
+            reason=reason.decode("utf-8", "backslashreplace") if reason else "",
+            answers=self.requests[0][2] if self.requests else None,
+        )
         chunked, length = self._headers(msg, buf, line_end + 1, header_end)
         self._consume(header_end)
         self._msg = msg
@@ -411,8 +430,7 @@ class HttpParser:
             return crlf + 3
         if len(buf) > self.limits.max_header_block_bytes:
             # Never grows without bound: cut the block here and parse what there is.
-            self._report("HTTP_HEADER_BLOCK_TOO_LONG", f"no end of header block in {len(buf)} bytes",
-                         frame=self._frame)
+            self._report("HTTP_HEADER_BLOCK_TOO_LONG", f"no end of header block in {len(buf)} bytes", frame=self._frame)
             return len(buf)
         self._search_from = max(line_end, len(buf) - 2)
         return -1
@@ -661,8 +679,11 @@ class HttpParser:
         if starts:
             at = min(starts)
             if at:
-                self._report("HTTP_RESYNC" if self.role else "HTTP_UNPARSED_DATA",
-                             f"skipped {at} bytes to the next message start", frame=self._frame)
+                self._report(
+                    "HTTP_RESYNC" if self.role else "HTTP_UNPARSED_DATA",
+                    f"skipped {at} bytes to the next message start",
+                    frame=self._frame,
+                )
             self._resync_scanned = 0
             self._consume(at)
             self.state = START

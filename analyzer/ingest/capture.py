@@ -48,8 +48,16 @@ _ports = struct.Struct(">HH").unpack_from
 class FlowTable:
     """Directional flow key (src ip, dst ip, src port, dst port as bytes) → Half."""
 
-    def __init__(self, *, source: str, source_index: int, source_kind: str, limits: Limits,
-                 recorder: Recorder, shard: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        source: str,
+        source_index: int,
+        source_kind: str,
+        limits: Limits,
+        recorder: Recorder,
+        shard: tuple[int, int] | None = None,
+    ) -> None:
         self.halves: dict[bytes, Half] = {}
         # Keys whose peer waits for an ACK to declare a gap (segments are held): checked
         # only for pure ACKs, and only while it is not empty.
@@ -67,8 +75,18 @@ class FlowTable:
         index, count = self.shard
         return zlib.crc32(min(key, reverse)) % count == index
 
-    def segment(self, key: bytes, src: bytes, dst: bytes, buf: bytes, tcp: int, end: int, frame: int,
-                ts: int | None, path: tuple[int | None, int | None, str | None, int | None] | None) -> None:
+    def segment(
+        self,
+        key: bytes,
+        src: bytes,
+        dst: bytes,
+        buf: bytes,
+        tcp: int,
+        end: int,
+        frame: int,
+        ts: int | None,
+        path: tuple[int | None, int | None, str | None, int | None] | None,
+    ) -> None:
         """One TCP segment that the fast path did not absorb."""
         sport, dport = _ports(buf, tcp)
         seq, ack = _u32(buf, tcp + 4)[0], _u32(buf, tcp + 8)[0]
@@ -82,8 +100,12 @@ class FlowTable:
             conn = half.conn
             if conn.closed or (conn.ignored and half.next_seq != (seq + 1) & 0xFFFFFFFF):
                 if conn.closed and not conn.ignored:
-                    self.recorder.add("TCP_PORT_REUSE", f"new SYN after the flow ended (first frame {conn.first_frame})",
-                                      frame=frame, flow_id=conn.flow_id)
+                    self.recorder.add(
+                        "TCP_PORT_REUSE",
+                        f"new SYN after the flow ended (first frame {conn.first_frame})",
+                        frame=frame,
+                        flow_id=conn.flow_id,
+                    )
                 self._drop(conn)
                 half = None
         if half is None:
@@ -119,13 +141,35 @@ class FlowTable:
         if not half.pending:
             del self.ack_watch[key]
 
-    def _open(self, key: bytes, reverse: bytes, src: bytes, dst: bytes, sport: int, dport: int, frame: int,
-              flags: int, foreign: bool) -> Half:
+    def _open(
+        self,
+        key: bytes,
+        reverse: bytes,
+        src: bytes,
+        dst: bytes,
+        sport: int,
+        dport: int,
+        frame: int,
+        flags: int,
+        foreign: bool,
+    ) -> Half:
         if len(self.halves) >= 2 * self.limits.max_live_flows:
             self._evict_oldest(frame)
-        conn = Connection(key=key, reverse=reverse, src=src, dst=dst, sport=sport, dport=dport, frame=frame,
-                          source=self.source, source_index=self.source_index, source_kind=self.source_kind,
-                          limits=self.limits, recorder_add=self.recorder.add, out=self.out)
+        conn = Connection(
+            key=key,
+            reverse=reverse,
+            src=src,
+            dst=dst,
+            sport=sport,
+            dport=dport,
+            frame=frame,
+            source=self.source,
+            source_index=self.source_index,
+            source_kind=self.source_kind,
+            limits=self.limits,
+            recorder_add=self.recorder.add,
+            out=self.out,
+        )
         if foreign:
             # Another shard (--jobs) handles it: remember the key so the hot loop drops
             # its packets at once.
@@ -163,11 +207,16 @@ class FlowTable:
             self.close(conn, frame)
 
     def _evict_oldest(self, frame: int) -> None:
-        conns = sorted({h.conn for h in self.halves.values()},
-                       key=lambda c: (max(c.a.last_ts, c.b.last_ts), c.first_frame))
+        conns = sorted(
+            {h.conn for h in self.halves.values()}, key=lambda c: (max(c.a.last_ts, c.b.last_ts), c.first_frame)
+        )
         victims = conns[: max(1, int(len(conns) * EVICT_FRACTION))]
-        self.recorder.add("FLOW_EVICTED", f"{len(victims)} least recently seen flow(s) flushed at the "
-                          f"max_live_flows limit ({self.limits.max_live_flows})", frame=frame)
+        self.recorder.add(
+            "FLOW_EVICTED",
+            f"{len(victims)} least recently seen flow(s) flushed at the "
+            f"max_live_flows limit ({self.limits.max_live_flows})",
+            frame=frame,
+        )
         for conn in victims:
             self.close(conn, frame)
 
@@ -195,8 +244,14 @@ def messages_from_records(records: Iterable[Record], table: FlowTable, decoder: 
                 yield from out
                 out.clear()
         # ---- inline: untagged Ethernet, IPv4 without options or fragments, TCP
-        if (linktype == 1 and buf[s + 12] == 8 and buf[s + 13] == 0 and buf[s + 14] == 0x45
-                and buf[s + 23] == 6 and not (buf[s + 20] & 0x3F or buf[s + 21])):
+        if (
+            linktype == 1
+            and buf[s + 12] == 8
+            and buf[s + 13] == 0
+            and buf[s + 14] == 0x45
+            and buf[s + 23] == 6
+            and not (buf[s + 20] & 0x3F or buf[s + 21])
+        ):
             ip = s + 14
             t = ip + 20
             end = ip + ((buf[ip + 2] << 8) | buf[ip + 3])
@@ -225,14 +280,15 @@ def messages_from_records(records: Iterable[Record], table: FlowTable, decoder: 
                 if not flags & 0x02:
                     continue  # not HTTP, or finished: only a new SYN matters
             elif plen > 0:
-                if (plen < parser.skip and _u32(buf, t + 4)[0] == half.next_seq and not flags & 0x07
-                        and not half.pending):
-                    parser.skip -= plen
-                    parser.remaining -= plen
-                    half.next_seq = (half.next_seq + plen) & 0xFFFFFFFF
-                    half.next_off += plen
-                    half.last_ts = ts or half.last_ts
-                    continue
+                if plen < parser.skip and not flags & 0x07 and not half.pending:
+                    seq = _u32(buf, t + 4)[0]
+                    if seq == half.next_seq:
+                        parser.skip -= plen
+                        parser.remaining -= plen
+                        half.next_seq = (seq + plen) & 0xFFFFFFFF
+                        half.next_off += plen
+                        half.last_ts = ts or half.last_ts
+                        continue
             elif not flags & 0x07:
                 if ack_watch:
                     table.pure_ack(key, buf, t, frame, ts)

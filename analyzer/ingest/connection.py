@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from analyzer.flows.community_id import community_id
 from analyzer.flows.reassembly import Chunk, Reassembler
@@ -23,6 +23,9 @@ from analyzer.model import Endpoints, HttpMessage
 
 # message_id = source index | position (frame number) | k-th message completed in that
 # frame. Deterministic whatever the order messages are produced in (--jobs shards).
+# What a request leaves for the response that answers it: (trans_depth, method, uri, host).
+RequestInfo = tuple[int, str | None, str | None, str | None]
+
 MESSAGE_K_BITS = 12
 MESSAGE_POSITION_BITS = 36
 
@@ -34,8 +37,8 @@ def make_message_id(source_index: int, position: int, k: int) -> int:
 class Half(Reassembler):
     __slots__ = (
         "conn",
-        "dst",
         "dport",
+        "dst",
         "emit_frame",
         "emit_k",
         "endpoints",
@@ -51,8 +54,17 @@ class Half(Reassembler):
         "vlan",
     )
 
-    def __init__(self, conn: Connection, key: bytes, src: bytes, dst: bytes, sport: int, dport: int,
-                 limits: Limits, report: Callable[..., None]) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        key: bytes,
+        src: bytes,
+        dst: bytes,
+        sport: int,
+        dport: int,
+        limits: Limits,
+        report: Callable[..., None],
+    ) -> None:
         super().__init__(limits.max_reassembly_bytes_per_flow, limits.max_pending_segments_per_flow)
         self.conn = conn
         self.key = key
@@ -91,9 +103,23 @@ class Connection:
         "source_kind",
     )
 
-    def __init__(self, *, key: bytes, reverse: bytes, src: bytes, dst: bytes, sport: int, dport: int,
-                 frame: int, source: str, source_index: int, source_kind: str, limits: Limits,
-                 recorder_add: Callable[..., None], out: list[HttpMessage]) -> None:
+    def __init__(
+        self,
+        *,
+        key: bytes,
+        reverse: bytes,
+        src: bytes,
+        dst: bytes,
+        sport: int,
+        dport: int,
+        frame: int,
+        source: str,
+        source_index: int,
+        source_kind: str,
+        limits: Limits,
+        recorder_add: Callable[..., None],
+        out: list[HttpMessage],
+    ) -> None:
         self.flow_id = f"{source_index}:{frame}"
         self.first_frame = frame
         self.source, self.source_index, self.source_kind = source, source_index, source_kind
@@ -119,8 +145,9 @@ class Connection:
         return self.b if half is self.a else self.a
 
     # ------------------------------------------------------------------ segments
-    def segment(self, half: Half, seq: int, ack: int | None, flags: int, data: bytes, frame: int,
-                ts: int | None) -> None:
+    def segment(
+        self, half: Half, seq: int, ack: int | None, flags: int, data: bytes, frame: int, ts: int | None
+    ) -> None:
         """One TCP segment of `half` (flags: FIN 1, SYN 2, RST 4)."""
         half.last_frame = frame
         if ts is not None:
@@ -160,8 +187,11 @@ class Connection:
             self._report("TCP_OVERLAP_CONFLICT", f"stream offset {offset}", frame=frame)
         half.conflicts.clear()
         if half.limit_hits:
-            self._report("REASSEMBLY_LIMIT", f"{half.limit_hits} hole(s) given up past "
-                         f"{self.limits.max_reassembly_bytes_per_flow} pending bytes", frame=half.last_frame)
+            self._report(
+                "REASSEMBLY_LIMIT",
+                f"{half.limit_hits} hole(s) given up past {self.limits.max_reassembly_bytes_per_flow} pending bytes",
+                frame=half.last_frame,
+            )
             half.limit_hits = 0
 
     def _deliver(self, half: Half, chunks: list[Chunk]) -> None:
@@ -227,7 +257,7 @@ class Connection:
             if other.parser is not None:
                 other.parser.expect_response(method or "", msg.version, (depth, method, uri, host))
         else:
-            answered = msg.answers
+            answered = cast(RequestInfo | None, msg.answers)
             if answered is not None:
                 depth, method, uri, host = answered
                 if method == "CONNECT" and other.parser is not None:
@@ -245,31 +275,33 @@ class Connection:
         else:
             half.emit_frame, half.emit_k = frame, 0
         assert half.endpoints is not None
-        self.out.append(HttpMessage(
-            message_id=make_message_id(self.source_index, frame, half.emit_k),
-            source=self.source,
-            source_kind=self.source_kind,
-            ts=msg.ts,
-            direction="request" if msg.is_request else "response",
-            endpoints=half.endpoints,
-            frame_first=msg.frame_first,
-            frame_last=frame,
-            trans_depth=depth,
-            method=method,
-            uri=uri,
-            host=host,
-            version=msg.version,
-            status=msg.status,
-            reason=msg.reason,
-            headers=tuple(msg.headers),
-            body=msg.body,
-            body_len=msg.body_len,
-            body_truncated=msg.body_truncated,
-            content_type=msg.content_type,
-            content_encoding=msg.content_encoding,
-            gap=msg.gap,
-            malformed=msg.malformed,
-        ))
+        self.out.append(
+            HttpMessage(
+                message_id=make_message_id(self.source_index, frame, half.emit_k),
+                source=self.source,
+                source_kind=self.source_kind,
+                ts=msg.ts,
+                direction="request" if msg.is_request else "response",
+                endpoints=half.endpoints,
+                frame_first=msg.frame_first,
+                frame_last=frame,
+                trans_depth=depth,
+                method=method,
+                uri=uri,
+                host=host,
+                version=msg.version,
+                status=msg.status,
+                reason=msg.reason,
+                headers=tuple(msg.headers),
+                body=msg.body,
+                body_len=msg.body_len,
+                body_truncated=msg.body_truncated,
+                content_type=msg.content_type,
+                content_encoding=msg.content_encoding,
+                gap=msg.gap,
+                malformed=msg.malformed,
+            )
+        )
 
     def _describe(self) -> None:
         client = self.client
@@ -304,8 +336,11 @@ class Connection:
         parser.receive_eof(half.last_frame or frame)
         self._collect(half)
         if parser.requests and parser.role != "client":
-            self._report("HTTP_UNANSWERED", f"{len(parser.requests)} request(s) without a response",
-                         frame=half.last_frame or frame)
+            self._report(
+                "HTTP_UNANSWERED",
+                f"{len(parser.requests)} request(s) without a response",
+                frame=half.last_frame or frame,
+            )
         half.parser = None
         half.recent.clear()
 

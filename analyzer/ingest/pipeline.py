@@ -15,8 +15,9 @@ from analyzer.sources.pcap import read_pcap
 from analyzer.sources.pcapng import read_pcapng
 
 
-def iter_messages(evidence: Evidence, *, source_index: int, limits: Limits, recorder: Recorder,
-                  shard: tuple[int, int] | None = None) -> Iterator[HttpMessage]:
+def iter_messages(
+    evidence: Evidence, *, source_index: int, limits: Limits, recorder: Recorder, shard: tuple[int, int] | None = None
+) -> Iterator[HttpMessage]:
     """Every HTTP message of one opened input, in completion order.
 
     Raises InputFormatError (before yielding anything) for an input lineid does not read.
@@ -28,8 +29,9 @@ def iter_messages(evidence: Evidence, *, source_index: int, limits: Limits, reco
         yield from messages_from_har(evidence, source_index=source_index, limits=limits, recorder=recorder)
         return
     records = read_pcap(evidence, recorder) if kind == "pcap" else read_pcapng(evidence, recorder)
-    table = FlowTable(source=evidence.path, source_index=source_index, source_kind=kind, limits=limits,
-                      recorder=recorder, shard=shard)
+    table = FlowTable(
+        source=evidence.path, source_index=source_index, source_kind=kind, limits=limits, recorder=recorder, shard=shard
+    )
     yield from messages_from_records(records, table, PacketDecoder(recorder, limits))
 
 

@@ -11,9 +11,24 @@ from analyzer.analysis import Analysis
 
 # Provenance columns joined onto each header row by `lineid headers`.
 HEADER_TABLE_MESSAGE_COLUMNS = (
-    "source", "source_kind", "ts", "frame_first", "frame_last", "har_entry", "line", "flow_id",
-    "client_ip", "client_port", "server_ip", "server_port", "direction", "trans_depth", "method",
-    "host", "uri", "status",
+    "source",
+    "source_kind",
+    "ts",
+    "frame_first",
+    "frame_last",
+    "har_entry",
+    "line",
+    "flow_id",
+    "client_ip",
+    "client_port",
+    "server_ip",
+    "server_port",
+    "direction",
+    "trans_depth",
+    "method",
+    "host",
+    "uri",
+    "status",
 )
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets
 # (OWASP "CSV injection"); header values come off the wire, so they are neutralised.
@@ -42,7 +57,11 @@ def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
         dtype = out[column].dtype
-        if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype) or dtype == object:
+        if (
+            isinstance(dtype, pd.CategoricalDtype)
+            or pd.api.types.is_string_dtype(dtype)
+            or pd.api.types.is_object_dtype(dtype)
+        ):
             out[column] = out[column].astype(object).map(neutralise_formula)
     return out
 
@@ -52,7 +71,9 @@ def write_table(frame: pd.DataFrame, fmt: str, output: Path | None) -> None:
         assert output is not None
         frame.to_parquet(output, index=False)
     elif fmt == "csv":
-        csv_safe(frame).to_csv(output if output is not None else sys.stdout, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+        csv_safe(frame).to_csv(
+            output if output is not None else sys.stdout, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ"
+        )
     elif fmt == "jsonl":
         text = frame.to_json(orient="records", lines=True, date_format="iso", date_unit="ns", force_ascii=False)
         if output is None:

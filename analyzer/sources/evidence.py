@@ -14,7 +14,7 @@ import os
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, cast
 
 import zstandard
 
@@ -36,15 +36,18 @@ COMPRESSION_MAGIC: tuple[tuple[bytes, str], ...] = (
 class _Decompressor(Protocol):
     """The part of zlib/bz2/lzma decompressor objects this module uses."""
 
-    eof: bool
-    unused_data: bytes
+    @property
+    def eof(self) -> bool: ...
+
+    @property
+    def unused_data(self) -> bytes: ...
 
     def decompress(self, data: bytes, max_length: int = ...) -> bytes: ...
 
 
 def _new_decompressor(kind: str) -> _Decompressor:
     if kind == "gzip":
-        return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # type: ignore[return-value]
+        return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     if kind == "bzip2":
         return bz2.BZ2Decompressor()
     if kind == "xz":
@@ -81,7 +84,7 @@ class Evidence:
         self._zstd_reader: zstandard.ZstdDecompressionReader | None = None
         if self.compression == "zstd":
             self._zstd_reader = zstandard.ZstdDecompressor().stream_reader(
-                _Prefixed(head, self), read_across_frames=True, closefd=False
+                cast(BinaryIO, _Prefixed(head, self)), read_across_frames=True, closefd=False
             )
         elif self.compression is not None:
             self._decomp = _new_decompressor(self.compression)

@@ -120,9 +120,7 @@ def read_pcap(evidence: Evidence, recorder: Recorder) -> Iterator[Record]:
                 if resumed is None:
                     recorder.add("PCAP_RESYNC", f"{where}; no plausible record after it", frame=frame + 1, offset=bad)
                     return
-                recorder.add(
-                    "PCAP_RESYNC", f"{where}; resumed at byte {base + resumed}", frame=frame + 1, offset=bad
-                )
+                recorder.add("PCAP_RESYNC", f"{where}; resumed at byte {base + resumed}", frame=frame + 1, offset=bad)
                 pos = resumed
                 continue
             end = pos + header_len + caplen
