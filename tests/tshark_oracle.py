@@ -50,13 +50,21 @@ def _unescape(text: str) -> str:
 
 
 def _header_pairs(lines: str) -> Counter[tuple[str, str]]:
-    pairs: Counter[tuple[str, str]] = Counter()
+    """(lower-case name, value) pairs. tshark shows an obs-fold continuation as a line of
+    its own; it is joined to the previous value with one space, as RFC 9112 §5.2 says a
+    recipient does (and lineid does)."""
+    pairs: list[tuple[str, str]] = []
     for raw in filter(None, lines.split(AGGREGATOR)):
         line = _unescape(raw).rstrip("\r\n")
+        if line[:1] in (" ", "\t") and pairs:
+            name, value = pairs[-1]
+            folded = line.strip(" \t")
+            pairs[-1] = (name, f"{value} {folded}" if value else folded)
+            continue
         name, colon, value = line.partition(":")
         if colon:
-            pairs[(name.strip().lower(), value.strip(" \t"))] += 1
-    return pairs
+            pairs.append((name.strip().lower(), value.strip(" \t")))
+    return Counter(pairs)
 
 
 def messages(path: str, extra: tuple[str, ...] = ()) -> list[OracleMessage]:

@@ -59,11 +59,15 @@ _RESYNC_RESPONSE = re.compile(rb"HTTP/[0-9]\.[0-9] [0-9]{3}[^\r\n]{0,1024}\r?\n"
 # While resynchronising, this many bytes of the buffer's end are kept: the longest
 # start line that may straddle two segments.
 RESYNC_TAIL_BYTES = 16 * 1024 + 64
-# Methods accepted on a request line that has nothing after the method (a bare token
-# line is otherwise not taken for a request). RFC 9110 §9, WebDAV (RFC 4918), UPnP.
+# Methods accepted on a request line without an HTTP version (HTTP/0.9, or broken lines
+# such as "OPTIONS"); with a version any token is a method. RFC 9110 §9, WebDAV (RFC 4918,
+# 3253, 3744, 4791, 5842), UPnP, and the vendor methods Wireshark's HTTP dissector knows.
 KNOWN_METHODS = frozenset(
     b"GET HEAD POST PUT DELETE CONNECT OPTIONS TRACE PATCH PROPFIND PROPPATCH MKCOL COPY MOVE LOCK UNLOCK "
-    b"SEARCH REPORT MKACTIVITY CHECKOUT MERGE M-SEARCH NOTIFY SUBSCRIBE UNSUBSCRIBE PURGE".split()
+    b"SEARCH REPORT MKACTIVITY CHECKOUT CHECKIN UNCHECKOUT MERGE LABEL UPDATE VERSION-CONTROL BASELINE-CONTROL "
+    b"MKWORKSPACE MKCALENDAR ORDERPATCH ACL BIND UNBIND REBIND MKREDIRECTREF UPDATEREDIRECTREF M-SEARCH NOTIFY "
+    b"SUBSCRIBE UNSUBSCRIBE POLL PURGE PUTSTREAM BCOPY BDELETE BMOVE BPROPFIND BPROPPATCH CCM_POST "
+    b"RPC_CONNECT RPC_IN_DATA RPC_OUT_DATA SSTP_DUPLEX_POST".split()
 )
 # Chunk sizes beyond this are overflow attempts (2^64 in Zeek's variant-01 trace).
 MAX_CHUNK_SIZE = 1 << 62
@@ -327,13 +331,17 @@ class HttpParser:
     def _request_head(self, buf: bytes, line: bytes, line_end: int) -> bool:
         method, _, rest = line.partition(b" ")
         rest = rest.strip(b" ")
-        if _TOKEN.fullmatch(method) is None or (not rest and method not in KNOWN_METHODS):
+        if _TOKEN.fullmatch(method) is None:
             return self._garbage()
         v = rest.rfind(b" HTTP/")
         if v > 0:
             # A malformed version ("HTTP/1.") is kept as sent, as tshark shows it.
             target: bytes | None = rest[:v].strip(b" ")
             version = rest[v + 1 :].rstrip(b" ").decode("utf-8", "backslashreplace")
+        elif method not in KNOWN_METHODS:
+            # Without a version only a well-known method makes a line a request: any
+            # line of text ("ody of a previous response") would pass otherwise.
+            return self._garbage()
         else:
             # No version: an HTTP/0.9 request line (RFC 1945 §4.1), or a broken one such as
             # "OPTIONS HTTP/1.1" or "OPTIONS". As tshark does, what follows the method is

@@ -1,0 +1,108 @@
+"""Builders and assertions shared by the tests (one place, so every test reads alike)."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from analyzer.anomalies import Recorder
+from analyzer.http.parser import NEED_DATA, HttpParser, ParsedMessage
+from analyzer.limits import Limits
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+FIXTURES = ROOT / "fixtures"
+
+
+def parse_stream(
+    chunks: Iterable[bytes],
+    *,
+    role: str | None = None,
+    expect: Sequence[tuple[str, str | None]] = (),
+    limits: Limits | None = None,
+    eof: bool = True,
+) -> tuple[list[ParsedMessage], list[str]]:
+    """Feed chunks (frame n for the n-th chunk) to one parser; the messages and anomaly codes."""
+    recorder = Recorder("test")
+    parser = HttpParser(limits or Limits(), recorder.add, role=role)
+    for method, version in expect:
+        parser.expect_response(method, version)
+    messages: list[ParsedMessage] = []
+    frame = 0
+    for frame, chunk in enumerate(chunks, start=1):
+        parser.receive_data(chunk, frame, frame * 1000)
+        while (event := parser.next_event()) is not NEED_DATA:
+            assert isinstance(event, ParsedMessage)
+            messages.append(event)
+    if eof:
+        parser.receive_eof(frame)
+        while (event := parser.next_event()) is not NEED_DATA:
+            assert isinstance(event, ParsedMessage)
+            messages.append(event)
+    return messages, [a.code for a in recorder.items]
+
+
+def content(messages: Iterable[ParsedMessage]) -> list[dict[str, object]]:
+    """What a message says, without where in the stream it was seen (frames, times)."""
+    out = []
+    for m in messages:
+        d = asdict(m)
+        for key in ("frame_first", "frame_last", "ts", "answers"):
+            d.pop(key)
+        out.append(d)
+    return out
+
+
+def pcap_bytes(
+    packets: Sequence[tuple[float, bytes]], linktype: int = 1, big_endian: bool = False, nanos: bool = False
+) -> bytes:
+    """A classic pcap file holding these (time, frame bytes) records."""
+    order = ">" if big_endian else "<"
+    magic = 0xA1B23C4D if nanos else 0xA1B2C3D4
+    out = [struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, 262144, linktype)]
+    scale = 1_000_000_000 if nanos else 1_000_000
+    for ts, frame in packets:
+        sec = int(ts)
+        frac = round((ts - sec) * scale)
+        out.append(struct.pack(order + "IIII", sec, frac, len(frame), len(frame)) + frame)
+    return b"".join(out)
+
+
+# --------------------------------------------------------------------------- packets
+SYN, ACK, FIN, RST, PSH = 0x02, 0x10, 0x01, 0x04, 0x08
+CLIENT = (bytes([10, 0, 0, 1]), 40000)
+SERVER = (bytes([192, 0, 2, 80]), 80)
+
+
+def _checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\x00"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total = (total >> 16) + (total & 0xFFFF)
+    total += total >> 16
+    return ~total & 0xFFFF
+
+
+def tcp_frame(
+    src: tuple[bytes, int], dst: tuple[bytes, int], seq: int, ack: int, flags: int, payload: bytes = b""
+) -> bytes:
+    """An Ethernet/IPv4/TCP frame (valid checksums, so tshark reads it as a real capture would be)."""
+    tcp = struct.pack("!HHIIBBHHH", src[1], dst[1], seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 5 << 4, flags, 65535, 0, 0)
+    pseudo = src[0] + dst[0] + struct.pack("!BBH", 0, 6, len(tcp) + len(payload))
+    tcp = tcp[:16] + struct.pack("!H", _checksum(pseudo + tcp + payload)) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), 1, 0, 64, 6, 0, src[0], dst[0])
+    ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
+    return b"\x02\x00\x00\x00\x00\x02" + b"\x02\x00\x00\x00\x00\x01" + b"\x08\x00" + ip + tcp + payload
+
+
+def messages_of_frames(frames: Sequence[bytes], linktype: int = 1) -> list[object]:
+    """Run the capture pipeline over in-memory frames (frame i at time i ms)."""
+    from analyzer.decode.packet import PacketDecoder
+    from analyzer.ingest.capture import FlowTable, messages_from_records
+
+    recorder = Recorder("mem")
+    table = FlowTable(source="mem", source_index=0, source_kind="pcap", limits=Limits(), recorder=recorder)
+    records = ((i, i * 1_000_000, linktype, f, 0, len(f), len(f)) for i, f in enumerate(frames, start=1))
+    return list(messages_from_records(records, table, PacketDecoder(recorder, Limits())))
