@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 from hypothesis import given, settings
@@ -114,7 +115,7 @@ def test_shuffled_duplicated_overlapping_segments_give_the_same_stream(
     data: bytes, isn: int, cuts: list[int], extra: list[tuple[int, int]], seed: int
 ) -> None:
     points = sorted({0, len(data), *(c for c in cuts if c < len(data))})
-    segments = [(a, data[a:b]) for a, b in zip(points, points[1:], strict=False)]
+    segments = [(a, data[a:b]) for a, b in itertools.pairwise(points)]
     # Duplicates and overlapping retransmissions of arbitrary ranges, same bytes.
     segments += [(a, data[a : a + n]) for a, n in extra if a < len(data)]
     random.Random(seed).shuffle(segments)

@@ -3,6 +3,7 @@ and how often the segments arrive, never changes the messages."""
 
 from __future__ import annotations
 
+import itertools
 import random
 
 from hypothesis import HealthCheck, given, settings
@@ -25,7 +26,7 @@ RESPONSES = [
 
 def _segments(data: bytes, cuts: list[int]) -> list[tuple[int, bytes]]:
     points = sorted({0, len(data), *(c % len(data) for c in cuts)})
-    return [(a, data[a:b]) for a, b in zip(points, points[1:], strict=False)]
+    return [(a, data[a:b]) for a, b in itertools.pairwise(points)]
 
 
 def _capture(cuts_c: list[int], cuts_s: list[int], dups: list[int], seed: int) -> list[bytes]:
