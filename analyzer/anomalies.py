@@ -77,6 +77,10 @@ CODES: dict[str, tuple[Severity, str]] = {
         "the connection ended inside a header block; the message was kept as far as it went",
     ),
     "HTTP_BODY_INCOMPLETE": ("info", "the connection ended before the declared body did"),
+    "HTTP_PARTIAL_HEADERS": (
+        "info",
+        "header lines of a message whose start was not captured were kept as a partial message",
+    ),
     "HTTP_RESYNC": ("info", "after a gap or garbage, parsing resumed at the next message start"),
     "HTTP_UNPARSED_DATA": ("info", "bytes that are not HTTP were skipped between messages"),
     "HTTP_PENDING_LIMIT": ("warning", "more requests waited for responses than max_pending_requests_per_flow"),

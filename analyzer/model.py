@@ -78,6 +78,7 @@ class HttpMessage:
     content_encoding: str | None = None
     gap: bool = False  # bytes of this message were missing from the capture
     malformed: bool = False
+    partial: bool = False  # the start line was never seen: header lines of a cut block
 
     def header_values(self, name: str) -> list[str]:
         """Values of every header called `name` (any case), in wire order."""

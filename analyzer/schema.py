@@ -70,6 +70,7 @@ MESSAGES = _cols(
     ("tunnel_id", "Int64", "GTP-U TEID, VXLAN VNI, GRE key or ERSPAN session of this direction"),
     ("gap", "boolean", "bytes of the message were missing from the capture"),
     ("malformed", "boolean", "the message broke the protocol (see anomalies)"),
+    ("partial", "boolean", "the start line was never seen: header lines of a block cut by the capture or a gap"),
 )
 
 HEADERS = _cols(

@@ -62,6 +62,7 @@ class MessageColumns:
         m["tunnel_id"].append(ep.tunnel_id)
         m["gap"].append(msg.gap)
         m["malformed"].append(msg.malformed)
+        m["partial"].append(msg.partial)
         headers = msg.headers
         if headers:
             h = self.headers

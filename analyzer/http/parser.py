@@ -56,6 +56,9 @@ _RESYNC_REQUEST = re.compile(
     rb" [^ \r\n]{1,16384} HTTP/[0-9]\.[0-9]\r?\n"
 )
 _RESYNC_RESPONSE = re.compile(rb"HTTP/[0-9]\.[0-9] [0-9]{3}[^\r\n]{0,1024}\r?\n")
+# Which way a cut header block went, when the parser has no role yet.
+_REQUEST_ONLY_HEADERS = frozenset({"host", "user-agent", "cookie", "accept", "referer", "authorization"})
+_RESPONSE_ONLY_HEADERS = frozenset({"server", "set-cookie", "location", "www-authenticate", "last-modified"})
 # While resynchronising, this many bytes of the buffer's end are kept: the longest
 # start line that may straddle two segments.
 RESYNC_TAIL_BYTES = 16 * 1024 + 64
@@ -75,6 +78,12 @@ MAX_CHUNK_SIZE = 1 << 62
 MAX_START_LINE_BYTES = 16 * 1024
 
 Report = Callable[..., None]
+
+
+def _blank_line(data: bytes) -> int:
+    """Index of the newline that starts the first empty line (CRLF or bare LF), or -1."""
+    found = [i for i in (data.find(b"\n\r\n"), data.find(b"\n\n")) if i >= 0]
+    return min(found) if found else -1
 
 
 @dataclass(slots=True, eq=False)
@@ -101,6 +110,7 @@ class ParsedMessage:
     malformed: bool = False
     interim: bool = False  # 1xx: the final response to the same request follows
     answers: object = None  # for a response: what the caller passed with the request
+    partial: bool = False  # the start line was never seen: the tail of a cut header block
 
 
 class HttpParser:
@@ -112,6 +122,7 @@ class HttpParser:
         "_frame",
         "_keep",
         "_msg",
+        "_partial_checked",
         "_report",
         "_resync_scanned",
         "_search_from",
@@ -146,6 +157,7 @@ class HttpParser:
         self.requests: deque[tuple[str, str | None, object]] = deque()
         self.tunnel_pending = False
         self._resync_scanned = 0
+        self._partial_checked = True  # a cut header block is looked for once per resync
         self._frame = 0
         self._ts: int | None = None
 
@@ -200,9 +212,8 @@ class HttpParser:
             )
         self._buf = b""
         self._search_from = 0
-        self.state = RESYNC
         self.skip = 0
-        self._resync_scanned = 0
+        self._enter_resync()
 
     def receive_eof(self, frame: int) -> None:
         """The connection ended (FIN, RST, or the end of the capture)."""
@@ -632,8 +643,7 @@ class HttpParser:
         self._msg.malformed = True
         self._finish_body()
         self._complete(self._frame)
-        self.state = RESYNC
-        self._resync_scanned = 0
+        self._enter_resync()
         return True
 
     def _until_close(self) -> bool:
@@ -673,9 +683,13 @@ class HttpParser:
         # HTTP: the caller sees `state == RESYNC and role is None` and decides between
         # giving the flow up (a SYN was seen: it is another protocol) and a bounded
         # mid-stream search.
+        self._enter_resync()
+        return True
+
+    def _enter_resync(self) -> None:
         self.state = RESYNC
         self._resync_scanned = 0
-        return True
+        self._partial_checked = False
 
     def _resync(self) -> bool:
         buf = self._buf
@@ -684,6 +698,18 @@ class HttpParser:
             starts.append(m.start())
         if self.role != "client" and (m := _RESYNC_RESPONSE.search(buf)):
             starts.append(m.start())
+        if not self._partial_checked:
+            # Before skipping anything, look for the tail of a header block cut by the
+            # capture's start or by a gap: its header lines are evidence too.
+            region = buf[: min(starts)] if starts else buf
+            blank = _blank_line(region)
+            if blank >= 0:
+                self._partial_checked = True
+                self._recover_cut_headers(region[: blank + 1])
+            elif not starts and len(buf) < self.limits.max_header_block_bytes:
+                return False  # the block's end may be in the next segment
+            else:
+                self._partial_checked = True
         if starts:
             at = min(starts)
             if at:
@@ -702,6 +728,44 @@ class HttpParser:
             self._resync_scanned += drop
             self._consume(drop)
         return False
+
+    def _recover_cut_headers(self, block: bytes) -> None:
+        """Emit the header lines of a block whose start line was not captured, if the
+        bytes really are header lines (every line after the possibly cut first one is
+        `token: value` or a fold)."""
+        lines = block.decode("utf-8", "backslashreplace").split("\n")
+        headers: list[tuple[str, str]] = []
+        invalid = 0
+        for i, line in enumerate(lines):
+            line = line.removesuffix("\r")
+            if not line:
+                continue
+            if line[0] in " \t" and headers:
+                name, value = headers[-1]
+                headers[-1] = (name, f"{value} {line.strip(' ')}".strip())
+                continue
+            name, colon, value = line.partition(":")
+            if colon and _TOKEN.fullmatch(name.encode("utf-8", "backslashreplace")):
+                headers.append((name, value.strip(" \t")))
+            elif i > 0:
+                # Kept as the parser keeps a bad line; the first line may be cut mid-way.
+                headers.append(("", line))
+                invalid += 1
+        if len(headers) - invalid <= invalid:
+            return  # mostly not header lines: the skipped bytes were something else
+        names = {n.lower() for n, _ in headers}
+        is_request = self.role == "client" or (
+            self.role is None and bool(names & _REQUEST_ONLY_HEADERS) and not names & _RESPONSE_ONLY_HEADERS
+        )
+        msg = ParsedMessage(is_request, self._frame, self._ts, headers=headers, gap=True, partial=True)
+        msg.host = next((v for n, v in headers if n.lower() == "host"), None)
+        self._report(
+            "HTTP_PARTIAL_HEADERS",
+            f"{len(headers)} header line(s) of a message whose start was not captured",
+            frame=self._frame,
+        )
+        self._events.append(msg)
+        msg.frame_last = self._frame
 
     @property
     def resync_scanned(self) -> int:

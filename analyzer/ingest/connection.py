@@ -246,9 +246,11 @@ class Connection:
         other = self.other(half)
         if not self.client_known:
             # What the parsers recognise outranks the SYN (a capture can start mid-stream
-            # or hold a SYN whose direction was guessed wrong by a middlebox).
-            self.client = half if msg.is_request else other
-            self.client_known = True
+            # or hold a SYN whose direction was guessed wrong by a middlebox). A partial
+            # message's direction is a guess from its header names: it does not settle it.
+            if self.client is None or not msg.partial:
+                self.client = half if msg.is_request else other
+            self.client_known = not msg.partial
             self._describe()
         if msg.is_request:
             self.depth += 1
@@ -300,6 +302,7 @@ class Connection:
                 content_encoding=msg.content_encoding,
                 gap=msg.gap,
                 malformed=msg.malformed,
+                partial=msg.partial,
             )
         )
 

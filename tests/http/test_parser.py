@@ -185,12 +185,36 @@ def test_gap_swallowing_a_pipelined_request_resyncs_at_the_next_one() -> None:
     parser.receive_data(b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTT", 1, 0)
     parser.receive_gap(30, 2)
     parser.receive_data(b"x: y\r\n\r\nGET /3 HTTP/1.1\r\nHost: h\r\n\r\nGET /4 HTTP/1.1\r\n\r\n", 3, 0)
-    targets = []
+    events = []
     while (event := parser.next_event()) is not NEED_DATA:
         assert isinstance(event, ParsedMessage)
-        targets.append(event.target)
-    assert targets == ["/1", "/3", "/4"]
-    assert "HTTP_RESYNC" in [a.code for a in recorder.items]
+        events.append(event)
+    assert [e.target for e in events] == ["/1", None, "/3", "/4"]
+    # The tail of the cut request /2 is kept: its header lines are evidence too.
+    assert events[1].partial and events[1].gap and events[1].headers == [("x", "y")]
+    assert {"HTTP_RESYNC", "HTTP_PARTIAL_HEADERS"} <= {a.code for a in recorder.items}
+
+
+def test_mid_stream_capture_keeps_the_tail_of_a_cut_header_block() -> None:
+    # ndpi's MMS capture: the capture starts inside a request's header block that holds
+    # the hex-encoded cookie User-Identity-Forward-msisdn.
+    messages, codes = parse_stream(
+        [
+            b'201.xml","1-Ow==\r\nCookie: User-Identity-Forward-msisdn=343931373236313031303034\r\n'
+            b"Content-Length: 2\r\n\r\nok"
+        ]
+    )
+    assert len(messages) == 1 and messages[0].partial and messages[0].is_request
+    assert messages[0].headers == [
+        ("Cookie", "User-Identity-Forward-msisdn=343931373236313031303034"),
+        ("Content-Length", "2"),
+    ]
+    assert "HTTP_PARTIAL_HEADERS" in codes
+
+
+def test_binary_junk_with_blank_lines_is_not_taken_for_headers() -> None:
+    messages, _ = parse_stream([b"\x89PNG\r\n\x1a\n\x00\x00\rIHDR\n\nmore"])
+    assert messages == []
 
 
 def test_a_response_may_start_right_after_a_body_with_no_newline_after_a_gap() -> None:
