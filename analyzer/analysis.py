@@ -50,12 +50,14 @@ class Analysis:
         self.options = options
 
     @classmethod
-    def from_results(cls, results: Sequence[InputResult], options: Options | None = None) -> Analysis:
+    def from_results(
+        cls, results: Sequence[InputResult], options: Options | None = None, extra_findings: pd.DataFrame | None = None
+    ) -> Analysis:
         messages = _concat("messages", [r.messages for r in results])
         order = messages.sort_values(["ts", "message_id"], kind="stable", na_position="last").index
         messages = messages.loc[order].reset_index(drop=True)
         headers = _concat("headers", [r.headers for r in results])
-        findings = _concat("findings", [r.findings for r in results])
+        findings = _concat("findings", [*(r.findings for r in results), extra_findings])
         findings = findings.sort_values(
             ["ts", "message_id", "where", "field", "identifier"], kind="stable", na_position="last"
         ).reset_index(drop=True)

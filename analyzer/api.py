@@ -17,12 +17,14 @@ import pandas as pd
 
 from analyzer.analysis import Analysis
 from analyzer.anomalies import Recorder
+from analyzer.detect.engine import build_detector
+from analyzer.detect.rules.hashed import DigestCandidate, match_digests
 from analyzer.errors import InputError, UsageError
 from analyzer.ingest.pipeline import iter_messages
 from analyzer.limits import DEFAULT_LIMITS, Limits
 from analyzer.model import Anomaly
 from analyzer.sources import open_evidence, sniff_format
-from analyzer.tables import FindingColumns, MessageColumns, anomalies_frame
+from analyzer.tables import FindingColumns, MessageColumns
 
 Progress = Callable[[int], None]
 
@@ -63,6 +65,8 @@ class InputResult:
     headers: pd.DataFrame | None = None
     findings: pd.DataFrame | None = None
     anomalies: list[Anomaly] = field(default_factory=list)
+    # Digest-shaped tokens, matched against every number of the analysis at its end.
+    digest_candidates: list[DigestCandidate] = field(default_factory=list)
 
 
 def read_input(
@@ -74,8 +78,6 @@ def read_input(
     shard: tuple[int, int] | None = None,
 ) -> InputResult:
     """Read one input completely. InputError for an input that cannot be read at all."""
-    from analyzer.detect.engine import build_detector
-
     source = str(path)
     recorder = Recorder(source, strict=options.strict, max_per_code=options.limits.max_anomalies_per_code)
     detector = build_detector(options)
@@ -90,6 +92,7 @@ def read_input(
             columns.add(message)
             for finding in detector.scan(message, recorder):
                 findings.add(message, finding)
+        result.digest_candidates = detector.digest_candidates
     result.messages = columns.messages_frame()
     result.headers = columns.headers_frame()
     result.findings = findings.frame()
@@ -152,8 +155,6 @@ def analyze(
     if jobs < 1:
         raise UsageError(f"jobs must be at least 1, not {jobs}")
     options = _options(watchlist, region, rules, limits, strict, limit_overrides)
-    from analyzer.detect.engine import build_detector
-
     build_detector(options)  # a bad rule expression or watchlist fails before any reading
     results = []
     for index, path in enumerate(path_list):
@@ -168,8 +169,25 @@ def analyze(
             if errors == "raise":
                 raise
             results.append(InputResult(path, index, status="failed", error=str(exc)))
-    return Analysis.from_results(results, options)
+    return Analysis.from_results(results, options, hashed_findings(results))
 
 
-def read_anomalies(results: Sequence[InputResult]) -> pd.DataFrame:
-    return anomalies_frame(a for r in results for a in r.anomalies)
+def hashed_findings(results: Sequence[InputResult]) -> pd.DataFrame | None:
+    """Digests, anywhere in the analysis, of numbers seen in clear anywhere in it."""
+    candidates = [c for r in results for c in r.digest_candidates]
+    if not candidates:
+        return None
+    numbers = {
+        str(identifier)
+        for r in results
+        if r.findings is not None and len(r.findings)
+        for identifier in r.findings.loc[r.findings["kind"] == "msisdn", "identifier"].dropna()
+        if str(identifier).startswith("+")
+    }
+    matched = match_digests(candidates, numbers)
+    if not matched:
+        return None
+    columns = FindingColumns()
+    for message, finding in matched:
+        columns.add(message, finding)
+    return columns.frame()

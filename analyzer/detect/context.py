@@ -1,0 +1,136 @@
+"""What every rule shares: options, decoders, and the one way a value becomes findings.
+
+`Context.findings_in` is the single place where a field value is tokenised, decoded and
+classified, and where confidence is decided from how strong the field's cue is:
+
+| cue                                                          | confidence |
+|--------------------------------------------------------------|------------|
+| verified or code-attested catalog header, watchlisted number | high       |
+| unverified catalog name, name heuristic, a field named       | medium     |
+|   msisdn/phone/…, an MMS address (`/TYPE=PLMN`), a header     |            |
+|   name echoed next to the number in a page                   |            |
+| nothing but the value itself (a valid, long, mobile number)  | low        |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from analyzer.detect import numbers
+from analyzer.detect.decoders import Decoder
+from analyzer.detect.numbers import Identified
+from analyzer.model import Finding
+
+# Values longer than this are cut in the `value` column (the identifier is always whole);
+# a finding points at frames where the full value can be read.
+MAX_VALUE_CHARS = 512
+# Distinct (value, expectation) pairs whose reading is remembered.
+VALUE_CACHE_SIZE = 100_000
+
+CONFIDENCE_OF_CUE = {
+    "catalog-verified": "high",
+    "catalog-code-attested": "high",
+    "watchlist": "high",
+    "catalog-unverified": "medium",
+    "heuristic": "medium",
+    "field-name": "medium",
+    "mms-address": "medium",
+    "echo": "medium",
+    None: "low",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """An identifier found in a value: what, how it was encoded, and the token it came from."""
+
+    found: Identified
+    encoding: str
+    token: str
+
+
+class Context:
+    def __init__(self, *, region: str | None, decoders: Sequence[Decoder], max_decoded_body_bytes: int) -> None:
+        self.region = region
+        self.decoders = tuple(decoders)
+        self.max_decoded_body_bytes = max_decoded_body_bytes
+        self._cache: dict[tuple[str, str | None], tuple[Reading, ...]] = {}
+
+    def readings(self, value: str, expect: str | None) -> tuple[Reading, ...]:
+        """Every identifier in a (possibly composite, possibly encoded) value."""
+        key = (value, expect)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        found: list[Reading] = []
+        seen: set[str] = set()
+        url_decoder = next((d for d in self.decoders if d.encoding == "url"), None)
+        texts = [(value, "plain")]
+        if url_decoder is not None and "%" in value:
+            texts.append((unquote(value, errors="replace"), "url"))
+        for text, encoding in texts:
+            for token in numbers.tokens(text):
+                hit = self._classify(token, expect, encoding)
+                if hit is not None and hit.found.identifier not in seen:
+                    seen.add(hit.found.identifier)
+                    found.append(hit)
+        result = tuple(found)
+        if len(self._cache) >= VALUE_CACHE_SIZE:
+            self._cache.clear()
+        self._cache[key] = result
+        return result
+
+    def _classify(self, token: str, expect: str | None, encoding: str) -> Reading | None:
+        if token[:1].isdigit() or token[:1] == "+":
+            found = numbers.classify(token, expect=expect, region=self.region)
+            if found is not None:
+                return Reading(found, encoding, token)
+        for decoder in self.decoders:
+            if decoder.encoding == "url":
+                continue  # applied to the whole value, above
+            decoded = decoder.decode(token)
+            if decoded is None:
+                continue
+            found = numbers.classify(decoded, expect=expect, region=self.region)
+            if found is not None:
+                return Reading(found, decoder.encoding, token)
+        return None
+
+    def findings_in(
+        self,
+        message_id: int,
+        value: str,
+        *,
+        where: str,
+        field: str,
+        expect: str | None,
+        cue: str | None,
+        why: str,
+        rule: str,
+    ) -> list[Finding]:
+        out = []
+        for reading in self.readings(value, expect):
+            found = reading.found
+            confidence = CONFIDENCE_OF_CUE[cue]
+            if found.kind != (expect or found.kind) and confidence == "high":
+                confidence = "medium"  # an IMSI where a number was expected: real, but the name misleads
+            how = found.note if reading.encoding == "plain" else f"{reading.encoding}-encoded, {found.note}"
+            out.append(
+                Finding(
+                    message_id=message_id,
+                    where=where,
+                    field=field,
+                    kind=found.kind,
+                    value=value[:MAX_VALUE_CHARS],
+                    identifier=found.identifier,
+                    encoding=reading.encoding,
+                    rule=rule,
+                    confidence=confidence,
+                    reason=f"{why}; {how}",
+                    country=found.country,
+                    carrier=found.carrier,
+                )
+            )
+        return out

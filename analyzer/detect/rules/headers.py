@@ -1,0 +1,149 @@
+"""Header rules: names the catalog knows, names that look like identity, and numbers in
+any other header value."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from importlib import resources
+
+from analyzer.detect.catalog import IDENTITY_KINDS, Kind, name_heuristic
+from analyzer.detect.context import Context
+from analyzer.detect.rule import Rule
+from analyzer.detect.view import MessageView
+from analyzer.model import Finding
+
+# A value worth tokenising when no name says what it is: a long digit run, or a token long
+# enough to be base64/hex of one.
+CANDIDATE = re.compile(r"\d{7}|[A-Za-z0-9+/=_-]{12}")
+# OMA MMS addressing: `+491726101004/TYPE=PLMN` names a subscriber number outright.
+MMS_ADDRESS = re.compile(r"(\+?\d{7,15})/TYPE=PLMN", re.IGNORECASE)
+# Headers whose values other rules read with their own `where`.
+HANDLED_ELSEWHERE = frozenset({"cookie", "set-cookie", "location"})
+UNVALIDATED_NUMBER = re.compile(r"\+?\d{7,15}")
+
+
+@functools.cache
+def non_identity_headers() -> frozenset[str]:
+    text = resources.files("analyzer").joinpath("data", "non_identity_headers.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def _expect(kind: Kind) -> str:
+    return "imeisv" if kind == Kind.IMEISV else str(kind)
+
+
+class HeaderCatalogRule(Rule):
+    id = "header-catalog"
+    description = "headers the catalog knows to carry an MSISDN, IMSI or IMEI (x-up-calling-line-id, x-nokia-imsi, …)"
+    surfaces = ("header",)
+
+    def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
+        mid = view.message.message_id
+        for name, value, entry in view.headers:
+            if entry is None or entry.kind not in IDENTITY_KINDS:
+                continue
+            cue = f"catalog-{entry.evidence}"
+            operators = "/".join(entry.operators[:3]) or "no operator named"
+            why = f"known {entry.kind} header {entry.name} ({entry.evidence}; {operators})"
+            found = ctx.findings_in(
+                mid, value, where="header", field=name, expect=_expect(entry.kind), cue=cue, why=why, rule=self.id
+            )
+            if found:
+                yield from found
+            elif entry.kind == Kind.MSISDN and (m := UNVALIDATED_NUMBER.fullmatch(value.strip())):
+                # A number that is not valid E.164 in a known MSISDN header: most often a
+                # national number (Adobe's X-Wap-msisdn: 8032618185). Reported, not dropped.
+                yield Finding(
+                    mid,
+                    "header",
+                    name,
+                    "msisdn",
+                    value,
+                    m.group(0),
+                    "plain",
+                    self.id,
+                    "medium",
+                    f"{why}; not valid as E.164: national format? (pass region= to validate)",
+                )
+
+
+class HeaderNameHeuristicRule(Rule):
+    id = "header-name-heuristic"
+    description = (
+        "headers the catalog does not know whose names end in msisdn, callinglineid, clid, subno, mdn, imsi, imei, …"
+    )
+    surfaces = ("header",)
+
+    def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
+        mid = view.message.message_id
+        for name, value, entry in view.headers:
+            if entry is not None:
+                continue
+            guess = name_heuristic(name)
+            if guess is None or guess[0] not in IDENTITY_KINDS:
+                continue
+            yield from ctx.findings_in(
+                mid,
+                value,
+                where="header",
+                field=name,
+                expect=_expect(guess[0]),
+                cue="heuristic",
+                why=f"header name ends in {guess[1]!r}",
+                rule=self.id,
+            )
+
+
+class HeaderValueRule(Rule):
+    id = "header-value-number"
+    description = "phone numbers and IMSIs in any other header value, tokenised inside composite values"
+    surfaces = ("header",)
+
+    def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
+        mid = view.message.message_id
+        skip = non_identity_headers()
+        for name, value, entry in view.headers:
+            lower = name.lower()
+            if lower in skip or lower in HANDLED_ELSEWHERE or not CANDIDATE.search(value):
+                continue
+            if entry is not None and (entry.kind in IDENTITY_KINDS or entry.kind == Kind.NETWORK_CONTEXT):
+                continue  # the catalog rule reads it; network context holds IPs and charging ids
+            if entry is None and (guess := name_heuristic(name)) is not None and guess[0] in IDENTITY_KINDS:
+                continue  # the heuristic rule reads it
+            for m in MMS_ADDRESS.finditer(value):
+                yield from ctx.findings_in(
+                    mid,
+                    m.group(1),
+                    where="header",
+                    field=name,
+                    expect="msisdn",
+                    cue="mms-address",
+                    why="MMS address (/TYPE=PLMN)",
+                    rule=self.id,
+                )
+            if entry is not None and entry.kind in (Kind.OPAQUE_SUBSCRIBER_ID, Kind.ALIAS_MSISDN):
+                # x-up-subno and friends: opaque per the catalog, but some operators put the
+                # number itself there (Claro PA, Claro CO).
+                yield from ctx.findings_in(
+                    mid,
+                    value,
+                    where="header",
+                    field=name,
+                    expect=None,
+                    cue="heuristic",
+                    why=f"in {entry.name}, a {entry.kind} header that may hold the number",
+                    rule=self.id,
+                )
+            else:
+                yield from ctx.findings_in(
+                    mid,
+                    value,
+                    where="header",
+                    field=name,
+                    expect=None,
+                    cue=None,
+                    why="a valid mobile number in a header value",
+                    rule=self.id,
+                )

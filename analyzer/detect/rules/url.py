@@ -1,0 +1,104 @@
+"""URLs: query parameters and path segments (percent-decoded) of requests, and the
+targets of redirects (header-enrichment services hand the number on in a Location)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from analyzer.detect.context import Context
+from analyzer.detect.rule import Rule
+from analyzer.detect.view import MessageView, field_kind
+from analyzer.model import Finding
+
+
+def _param_findings(params: list[tuple[str, str]], where: str, mid: int, ctx: Context, rule: str) -> Iterable[Finding]:
+    for name, value in params:
+        cue = field_kind(name)
+        if cue is not None:
+            yield from ctx.findings_in(
+                mid,
+                value,
+                where=where,
+                field=name,
+                expect=cue[0],
+                cue="field-name",
+                why=f"parameter {cue[1]}",
+                rule=rule,
+            )
+        else:
+            yield from ctx.findings_in(
+                mid,
+                value,
+                where=where,
+                field=name,
+                expect=None,
+                cue=None,
+                why="a valid mobile number in a parameter",
+                rule=rule,
+            )
+
+
+def _path_findings(segments: list[str], where: str, mid: int, ctx: Context, rule: str) -> Iterable[Finding]:
+    previous = ""
+    for segment in segments:
+        cue = field_kind(previous) if previous else None
+        if cue is not None:  # /msisdn/447700900123
+            yield from ctx.findings_in(
+                mid,
+                segment,
+                where=where,
+                field=previous,
+                expect=cue[0],
+                cue="field-name",
+                why=f"path segment after {cue[1]}",
+                rule=rule,
+            )
+        else:
+            yield from ctx.findings_in(
+                mid,
+                segment,
+                where=where,
+                field=previous or "/",
+                expect=None,
+                cue=None,
+                why="a valid mobile number in a path segment",
+                rule=rule,
+            )
+        previous = segment
+
+
+class QueryRule(Rule):
+    id = "url-query"
+    description = "request query parameters, percent-decoded (msisdn=, phone=, or any valid mobile number)"
+    surfaces = ("query",)
+
+    def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
+        if view.message.direction != "request":
+            return ()
+        return _param_findings(view.query, "query", view.message.message_id, ctx, self.id)
+
+
+class PathRule(Rule):
+    id = "url-path"
+    description = "request path segments, percent-decoded"
+    surfaces = ("path",)
+
+    def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
+        if view.message.direction != "request":
+            return ()
+        return _path_findings(view.path_segments(), "path", view.message.message_id, ctx, self.id)
+
+
+class RedirectRule(Rule):
+    id = "redirect"
+    description = "Location targets of responses: query parameters and path segments of the redirect"
+    surfaces = ("redirect",)
+
+    def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
+        mid = view.message.message_id
+        for location in view.locations():
+            parts = urlsplit(location.strip())
+            yield from _param_findings(parse_qsl(parts.query, keep_blank_values=True), "redirect", mid, ctx, self.id)
+            segments = [unquote(s, errors="replace") for s in parts.path.split("/") if s]
+            yield from _path_findings(segments, "redirect", mid, ctx, self.id)

@@ -1,0 +1,199 @@
+"""What rules read of a message, parsed once and only when a rule asks.
+
+`MessageView` wraps one HttpMessage: its header fields with their catalog rows, URL query
+parameters and path segments (percent-decoded), Cookie and Set-Cookie pairs, Location
+targets, and the body as text and as fields (forms, JSON). Everything is computed lazily
+and cached on the view, so a message no rule looks into costs nothing to wrap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Iterator
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from analyzer.detect import catalog
+from analyzer.detect.catalog import CatalogEntry, Kind
+from analyzer.http.body import BodyDecodeError, decode_content
+from analyzer.model import HttpMessage
+
+# Names of query, form, JSON and cookie fields that say "this is a phone number" (header
+# names are the catalog's job). Matched on the lower-case name with separators removed.
+NUMBER_FIELD_NAMES = frozenset(
+    {
+        "msisdn",
+        "phone",
+        "phonenumber",
+        "phoneno",
+        "phonenum",
+        "tel",
+        "telephone",
+        "telno",
+        "mobile",
+        "mobilenumber",
+        "mobileno",
+        "mobilephone",
+        "cellphone",
+        "cell",
+        "mdn",
+        "cli",
+        "ani",
+        "callingnumber",
+        "callerid",
+        "subscriber",
+        "subscribernumber",
+        "number",
+        "num",
+        "handynummer",
+        "telefono",
+        "celular",
+        "numero",
+        "to",
+        "from",
+        "recipient",
+        "sender",
+        "destination",
+        "destaddr",
+        "sourceaddr",
+    }
+)
+# JSON and form documents deeper or larger than this are not walked further: a hostile body
+# cannot make detection slow.
+MAX_BODY_FIELDS = 2000
+MAX_JSON_DEPTH = 32
+_SEPARATORS = re.compile(r"[^a-z0-9]+")
+# A body without a Content-Type is read as a form only if it looks like one: name=value
+# pairs of printable characters joined by '&'.
+FORM_LIKE = re.compile(r"[\w.%+*-]{1,100}=[^&\s\x00-\x1f]{0,2000}(?:&[\w.%+*-]{1,100}=[^&\s\x00-\x1f]{0,2000})*\Z")
+
+
+def field_kind(name: str) -> tuple[str, str] | None:
+    """(expected kind, why) for a parameter/cookie/body-field name, or None."""
+    squashed = _SEPARATORS.sub("", name.lower())
+    if squashed in NUMBER_FIELD_NAMES:
+        return "msisdn", f"field named {name!r}"
+    entry = catalog.lookup(name)
+    if entry is not None and entry.kind in catalog.IDENTITY_KINDS:
+        return str(entry.kind), f"field named like the {entry.name} header"
+    guess = catalog.name_heuristic(name)
+    if guess is not None and guess[0] in catalog.IDENTITY_KINDS:
+        return str(guess[0]), f"field name ends in {guess[1]!r}"
+    return None
+
+
+class MessageView:
+    __slots__ = ("_body_fields", "_body_text", "_cookies", "_headers", "_query", "max_decoded", "message")
+
+    def __init__(self, message: HttpMessage, max_decoded: int) -> None:
+        self.message = message
+        self.max_decoded = max_decoded
+        self._headers: list[tuple[str, str, CatalogEntry | None]] | None = None
+        self._query: list[tuple[str, str]] | None = None
+        self._cookies: list[tuple[str, str]] | None = None
+        self._body_text: str | None = None
+        self._body_fields: list[tuple[str, str]] | None = None
+
+    # ------------------------------------------------------------------ headers
+    @property
+    def headers(self) -> list[tuple[str, str, CatalogEntry | None]]:
+        if self._headers is None:
+            lookup = catalog.lookup
+            self._headers = [(name, value, lookup(name)) for name, value in self.message.headers]
+        return self._headers
+
+    def header_values(self, lower_name: str) -> Iterator[str]:
+        for name, value in self.message.headers:
+            if name.lower() == lower_name:
+                yield value
+
+    # ------------------------------------------------------------------ URL
+    @property
+    def query(self) -> list[tuple[str, str]]:
+        if self._query is None:
+            uri = self.message.uri or ""
+            _, _, query = uri.partition("?")
+            self._query = parse_qsl(query.partition("#")[0], keep_blank_values=True) if query else []
+        return self._query
+
+    def path_segments(self) -> list[str]:
+        uri = self.message.uri or ""
+        path = urlsplit(uri).path if "://" in uri else uri.partition("?")[0]
+        return [unquote(s, errors="replace") for s in path.split("/") if s]
+
+    # ------------------------------------------------------------------ cookies
+    @property
+    def cookies(self) -> list[tuple[str, str]]:
+        if self._cookies is None:
+            pairs = []
+            for value in self.header_values("cookie"):
+                for part in value.split(";"):
+                    name, eq, val = part.strip().partition("=")
+                    if eq:
+                        pairs.append((name.strip(), val.strip().strip('"')))
+            self._cookies = pairs
+        return self._cookies
+
+    def set_cookies(self) -> list[tuple[str, str]]:
+        pairs = []
+        for value in self.header_values("set-cookie"):
+            name, eq, rest = value.partition("=")
+            if eq:
+                pairs.append((name.strip(), rest.split(";", 1)[0].strip().strip('"')))
+        return pairs
+
+    def locations(self) -> list[str]:
+        return list(self.header_values("location"))
+
+    # ------------------------------------------------------------------ body
+    @property
+    def body_text(self) -> str:
+        """The body prefix, content-decoded (bounded) and read as text ('' when empty)."""
+        if self._body_text is None:
+            msg = self.message
+            body = msg.body
+            if body and msg.content_encoding:
+                # On failure the raw bytes are read: an echo page may be sent uncompressed.
+                with contextlib.suppress(BodyDecodeError):
+                    body, _ = decode_content(body, msg.content_encoding, self.max_decoded)
+            self._body_text = body.decode("utf-8", "replace") if body else ""
+        return self._body_text
+
+    @property
+    def body_fields(self) -> list[tuple[str, str]]:
+        """(name, value) pairs of a form or JSON body."""
+        if self._body_fields is None:
+            text = self.body_text
+            ctype = (self.message.content_type or "").lower()
+            fields: list[tuple[str, str]] = []
+            stripped = text.lstrip()
+            if "json" in ctype or stripped[:1] in ("{", "["):
+                with contextlib.suppress(ValueError, RecursionError):
+                    _walk_json(json.loads(text), "", fields, 0)
+            elif "x-www-form-urlencoded" in ctype or (not ctype and FORM_LIKE.match(text[:2000])):
+                fields = parse_qsl(text, keep_blank_values=True)[:MAX_BODY_FIELDS]
+            self._body_fields = fields[:MAX_BODY_FIELDS]
+        return self._body_fields
+
+    def cue_of_header(self, name: str, entry: CatalogEntry | None) -> tuple[Kind, str, str] | None:
+        """(kind, cue strength, why) a header's name gives its value."""
+        if entry is not None:
+            return entry.kind, f"catalog-{entry.evidence}", f"{entry.name} ({entry.evidence})"
+        guess = catalog.name_heuristic(name)
+        if guess is not None:
+            return guess[0], "heuristic", f"header name ends in {guess[1]!r}"
+        return None
+
+
+def _walk_json(node: object, path: str, out: list[tuple[str, str]], depth: int) -> None:
+    if len(out) >= MAX_BODY_FIELDS or depth > MAX_JSON_DEPTH:
+        return
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _walk_json(value, str(key), out, depth + 1)
+    elif isinstance(node, list):
+        for item in node:
+            _walk_json(item, path, out, depth + 1)
+    elif node is not None and not isinstance(node, bool):
+        out.append((path, str(node)))
