@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from analyzer.anomalies import Recorder
-from analyzer.http.parser import NEED_DATA, HttpParser, ParsedMessage
+from analyzer.http.parser import NEED_DATA, HttpParser, ParsedMessage, RequestHead
 from analyzer.limits import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,13 +34,15 @@ def parse_stream(
     for frame, chunk in enumerate(chunks, start=1):
         parser.receive_data(chunk, frame, frame * 1000)
         while (event := parser.next_event()) is not NEED_DATA:
-            assert isinstance(event, ParsedMessage)
-            messages.append(event)
+            if not isinstance(event, RequestHead):
+                assert isinstance(event, ParsedMessage)
+                messages.append(event)
     if eof:
         parser.receive_eof(frame)
         while (event := parser.next_event()) is not NEED_DATA:
-            assert isinstance(event, ParsedMessage)
-            messages.append(event)
+            if not isinstance(event, RequestHead):
+                assert isinstance(event, ParsedMessage)
+                messages.append(event)
     return messages, [a.code for a in recorder.items]
 
 
@@ -49,7 +51,7 @@ def content(messages: Iterable[ParsedMessage]) -> list[dict[str, object]]:
     out = []
     for m in messages:
         d = asdict(m)
-        for key in ("frame_first", "frame_last", "ts", "answers"):
+        for key in ("frame_first", "frame_last", "ts", "answers", "info"):
             d.pop(key)
         out.append(d)
     return out

@@ -27,6 +27,7 @@ import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from analyzer.http.body import is_textual
 from analyzer.limits import Limits
@@ -110,7 +111,16 @@ class ParsedMessage:
     malformed: bool = False
     interim: bool = False  # 1xx: the final response to the same request follows
     answers: object = None  # for a response: what the caller passed with the request
+    info: object = None  # for a request: what the caller attached when its head was announced
     partial: bool = False  # the start line was never seen: the tail of a cut header block
+
+
+@dataclass(slots=True, eq=False)
+class RequestHead:
+    """A request's head is complete but its body is still to come. Emitted so that a
+    caller can pair an interim response (100 Continue) that arrives before the body."""
+
+    message: ParsedMessage
 
 
 class HttpParser:
@@ -122,6 +132,7 @@ class HttpParser:
         "_frame",
         "_keep",
         "_msg",
+        "_origin",
         "_partial_checked",
         "_report",
         "_resync_scanned",
@@ -142,8 +153,11 @@ class HttpParser:
         self.role = role  # 'client' | 'server' | None until the first message says
         self.state = START
         self._buf = b""
+        # Where the buffered bytes came from: [bytes still buffered, frame, ts] per piece
+        # of data, oldest first, so a message's first byte is dated by its own frame.
+        self._origin: deque[list[Any]] = deque()
         self._search_from = 0
-        self._events: deque[ParsedMessage] = deque()
+        self._events: deque[ParsedMessage | RequestHead] = deque()
         self._msg: ParsedMessage | None = None
         self._body_parts: list[bytes] = []
         self._keep = 0  # body bytes still to keep for the current message
@@ -168,6 +182,7 @@ class HttpParser:
         self._frame = frame
         self._ts = ts
         self._buf = self._buf + data if self._buf else data
+        self._origin.append([len(data), frame, ts])
         if self.state == PAUSED and len(self._buf) > self.limits.max_header_block_bytes:
             self.become_tunnel()  # no answer to the CONNECT: the bytes are tunnel data
             return
@@ -210,7 +225,7 @@ class HttpParser:
             self._report(
                 "HTTP_UNPARSED_DATA", f"{len(self._buf)} bytes before a gap were not a whole message start", frame=frame
             )
-        self._buf = b""
+        self._clear()
         self._search_from = 0
         self.skip = 0
         self._enter_resync()
@@ -244,11 +259,11 @@ class HttpParser:
                     self._complete(frame)
             else:
                 self._report("HTTP_UNPARSED_DATA", f"{len(self._buf)} trailing bytes: {head!r}", frame=frame)
-        self._buf = b""
+        self._clear()
         self.state = TUNNEL  # nothing more can come
         self.skip = 0
 
-    def next_event(self) -> ParsedMessage | _NeedData:
+    def next_event(self) -> ParsedMessage | RequestHead | _NeedData:
         return self._events.popleft() if self._events else NEED_DATA
 
     def expect_response(self, method: str, version: str | None, info: object = None) -> None:
@@ -267,7 +282,7 @@ class HttpParser:
     def become_tunnel(self) -> None:
         """The connection switched protocol (CONNECT 2xx, 101): stop parsing."""
         self.state = TUNNEL
-        self._buf = b""
+        self._clear()
         self.skip = 0
 
     def resume(self) -> None:
@@ -276,6 +291,11 @@ class HttpParser:
             self.state = START
             if self._buf:
                 self._run()
+
+    @property
+    def between_messages(self) -> bool:
+        """Nothing of a message is buffered or in progress."""
+        return self.state == START and not self._buf
 
     @property
     def is_http(self) -> bool:
@@ -290,13 +310,33 @@ class HttpParser:
     def _consume(self, n: int) -> bytes:
         data = self._buf[:n]
         self._buf = self._buf[n:]
+        origin = self._origin
+        while n and origin:
+            piece = origin[0]
+            if piece[0] > n:
+                piece[0] -= n
+                break
+            n -= piece[0]
+            origin.popleft()
         return data
+
+    def _clear(self) -> None:
+        self._buf = b""
+        self._origin.clear()
+
+    def _first_byte(self) -> tuple[int, int | None]:
+        """Frame and time of the first buffered byte (where a message starting there began)."""
+        if self._origin:
+            piece = self._origin[0]
+            return piece[1], piece[2]
+        return self._frame, self._ts
 
     # ------------------------------------------------------------------ START
     def _start(self) -> bool:
         buf = self._buf
         if buf[0] in (13, 10):  # empty lines before a message (RFC 9112 §2.2)
-            self._buf = buf = buf.lstrip(b"\r\n")
+            self._consume(len(buf) - len(buf.lstrip(b"\r\n")))
+            buf = self._buf
             if not buf:
                 return False
         if (
@@ -309,7 +349,7 @@ class HttpParser:
                 return False  # too few bytes to tell a status line from a document
             # The answer to an HTTP/0.9 request is the document itself, until close.
             self.role = "server"
-            self._msg = ParsedMessage(False, self._frame, self._ts, version="HTTP/0.9", answers=self.requests[0][2])
+            self._msg = ParsedMessage(False, *self._first_byte(), version="HTTP/0.9", answers=self.requests[0][2])
             self._begin_body(self._msg, True)
             self.state = BODY_UNTIL_CLOSE
             return True
@@ -366,8 +406,7 @@ class HttpParser:
         self.role = "client"
         msg = ParsedMessage(
             True,
-            self._frame,
-            self._ts,
+            *self._first_byte(),
             method=method.decode("ascii"),
             target=target.decode("utf-8", "backslashreplace") if target is not None else None,
             version=version,
@@ -383,9 +422,11 @@ class HttpParser:
         if chunked:
             self._begin_body(msg, True)
             self.state = CHUNK_SIZE
+            self._events.append(RequestHead(msg))
         elif length:
             self._begin_body(msg, True)
             self._begin_length(length)
+            self._events.append(RequestHead(msg))
         else:
             self._complete(self._frame)
         return True
@@ -402,8 +443,7 @@ class HttpParser:
         reason = match.group(3)
         msg = ParsedMessage(
             False,
-            self._frame,
-            self._ts,
+            *self._first_byte(),
             version="HTTP/" + match.group(1).decode(),
             status=status,
             reason=reason.decode("utf-8", "backslashreplace") if reason else "",
@@ -757,7 +797,7 @@ class HttpParser:
         is_request = self.role == "client" or (
             self.role is None and bool(names & _REQUEST_ONLY_HEADERS) and not names & _RESPONSE_ONLY_HEADERS
         )
-        msg = ParsedMessage(is_request, self._frame, self._ts, headers=headers, gap=True, partial=True)
+        msg = ParsedMessage(is_request, *self._first_byte(), headers=headers, gap=True, partial=True)
         msg.host = next((v for n, v in headers if n.lower() == "host"), None)
         self._report(
             "HTTP_PARTIAL_HEADERS",

@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from analyzer.flows.community_id import community_id
 from analyzer.flows.reassembly import Chunk, Reassembler
-from analyzer.http.parser import NEED_DATA, RESYNC, HttpParser, ParsedMessage
+from analyzer.http.parser import NEED_DATA, RESYNC, HttpParser, ParsedMessage, RequestHead
 from analyzer.limits import Limits
 from analyzer.model import Endpoints, HttpMessage
 
@@ -200,6 +200,8 @@ class Connection:
         for data, length, frame, ts in chunks:
             if data is None:
                 self._report("TCP_GAP", f"{length} bytes missing", frame=frame)
+                if parser.role == "client" and parser.between_messages:
+                    self._request_lost_in_gap(half)
                 parser.receive_gap(length, frame)
             else:
                 parser.receive_data(data, frame, ts)
@@ -208,6 +210,14 @@ class Connection:
                 return
         if parser.role is None and parser.state == RESYNC:
             self._maybe_ignore(half)
+
+    def _request_lost_in_gap(self, half: Half) -> None:
+        """A client-side hole between two requests most likely held a request: its response
+        is still coming, so it keeps a place in the pairing queue and is left unpaired
+        (trans_depth, like Zeek's, counts the requests that were seen)."""
+        other = self.other(half).parser
+        if other is not None:
+            other.expect_response("", None, None)
 
     def _maybe_ignore(self, half: Half) -> None:
         """`half`'s bytes are not HTTP. The flow is given up when both directions say so
@@ -239,8 +249,21 @@ class Connection:
             event = parser.next_event()
             if event is NEED_DATA:
                 return
-            assert isinstance(event, ParsedMessage)
-            self._emit(half, event)
+            if isinstance(event, RequestHead):
+                self._announce_request(half, event.message)
+            else:
+                assert isinstance(event, ParsedMessage)
+                self._emit(half, event)
+
+    def _announce_request(self, half: Half, msg: ParsedMessage) -> None:
+        """Number a request and queue it for pairing, once: at its head if its body comes
+        later (a 100 Continue may answer before the body), else when it is emitted."""
+        self.depth += 1
+        info: RequestInfo = (self.depth, msg.method, msg.target, msg.host)
+        msg.info = info
+        other = self.other(half).parser
+        if other is not None:
+            other.expect_response(msg.method or "", msg.version, info)
 
     def _emit(self, half: Half, msg: ParsedMessage) -> None:
         other = self.other(half)
@@ -253,11 +276,9 @@ class Connection:
             self.client_known = not msg.partial
             self._describe()
         if msg.is_request:
-            self.depth += 1
-            depth = self.depth
-            method, uri, host = msg.method, msg.target, msg.host
-            if other.parser is not None:
-                other.parser.expect_response(method or "", msg.version, (depth, method, uri, host))
+            if msg.info is None:
+                self._announce_request(half, msg)
+            depth, method, uri, host = cast(RequestInfo, msg.info)
         else:
             answered = cast(RequestInfo | None, msg.answers)
             if answered is not None:
