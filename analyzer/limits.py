@@ -26,13 +26,16 @@ class Limits:
     # Apache's LimitRequestFields is 100; browsers send 10-30. Past this the rest of the
     # block is kept as one anomaly, not as rows.
     max_headers_per_message: int = 256
-    # Bytes of each body kept (after transfer decoding) for detection to read. Header-echo
-    # pages, forms, JSON and MMS PDUs that carry numbers are small; bodies past this are
-    # framed and skipped, never copied.
+    # Bytes of each request body kept (after transfer decoding) for detection to read:
+    # forms, JSON and MMS PDUs a device sends are small; past this a body is framed and
+    # skipped, never copied.
     max_body_prefix_bytes: int = 64 * KiB
-    # Bytes of content-decoded body (gzip, deflate, br, zstd) produced from that prefix.
-    # A decompression bomb stops here.
-    max_decoded_body_bytes: int = 256 * KiB
+    # The same for response bodies, which are most of a capture's bytes: header-echo pages
+    # and API answers that repeat a number are small, so a shorter prefix keeps them.
+    max_response_body_prefix_bytes: int = 16 * KiB
+    # Bytes of content-decoded body (gzip, deflate, br, zstd) produced from a prefix. A
+    # decompression bomb stops here.
+    max_decoded_body_bytes: int = 128 * KiB
     # Connections tracked at once. A gateway capture has a few thousand live; past this
     # the least recently seen flow is flushed (its messages kept, an anomaly recorded).
     max_live_flows: int = 200_000

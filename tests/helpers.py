@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
 from pathlib import Path
 
 from analyzer.anomalies import Recorder
@@ -50,7 +49,7 @@ def content(messages: Iterable[ParsedMessage]) -> list[dict[str, object]]:
     """What a message says, without where in the stream it was seen (frames, times)."""
     out = []
     for m in messages:
-        d = asdict(m)
+        d = m.as_dict()
         for key in ("frame_first", "frame_last", "ts", "answers", "info"):
             d.pop(key)
         out.append(d)

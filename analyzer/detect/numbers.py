@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import PhoneNumberType, carrier, geocoder  # noqa: F401 - geocoder kept for notebooks
+from phonenumbers import PhoneNumberType, carrier
 
 from analyzer.detect import mccmnc
 
@@ -94,13 +94,14 @@ def phone_number(token: str, region: str | None = None) -> Identified | None:
             number = phonenumbers.parse(text, reading_region)
         except phonenumbers.NumberParseException:
             continue
-        if not phonenumbers.is_valid_number(number):
-            continue
-        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        # number_type is UNKNOWN exactly for numbers that are not valid, and says whether the
+        # range is mobile: one libphonenumber pass instead of is_valid_number plus this.
         kind = phonenumbers.number_type(number)
+        if kind == PhoneNumberType.UNKNOWN:
+            continue
         return Identified(
             kind="msisdn",
-            identifier=e164,
+            identifier=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
             country=phonenumbers.region_code_for_number(number),
             carrier=carrier.name_for_number(number, "en") or None,
             mobile=kind in MOBILE_TYPES,

@@ -9,6 +9,7 @@ and cached on the view, so a message no rule looks into costs nothing to wrap.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -69,6 +70,7 @@ _SEPARATORS = re.compile(r"[^a-z0-9]+")
 FORM_LIKE = re.compile(r"[\w.%+*-]{1,100}=[^&\s\x00-\x1f]{0,2000}(?:&[\w.%+*-]{1,100}=[^&\s\x00-\x1f]{0,2000})*\Z")
 
 
+@functools.lru_cache(maxsize=8192)
 def field_kind(name: str) -> tuple[str, str] | None:
     """(expected kind, why) for a parameter/cookie/body-field name, or None."""
     squashed = _SEPARATORS.sub("", name.lower())
@@ -83,8 +85,71 @@ def field_kind(name: str) -> tuple[str, str] | None:
     return None
 
 
+# Words without which a body cannot hold a named identifier: parts of identity header
+# names (any separators, CGI forms), field names, and the MMS address marker. Looked for in
+# the lower-cased text with str.find, which is far faster than a case-insensitive regex.
+STRONG_KEYWORDS = ("msisdn", "calling", "imsi", "imei", "subno", "clid", "mdn", "plmn", "uidh")
+IDENTITY_KEYWORDS = (
+    *STRONG_KEYWORDS,
+    "-cli",
+    "_cli",
+    "phone",
+    "mobile",
+    "telefon",
+    "celular",
+    "handy",
+    "-acr",
+    "_acr",
+    "subscriber",
+)
+
+
+def identity_word_positions(lowered: str, limit: int, keywords: tuple[str, ...] = IDENTITY_KEYWORDS) -> list[int]:
+    """Sorted start offsets of identity keywords in lower-cased text (at most `limit`)."""
+    positions: list[int] = []
+    for keyword in keywords:
+        at = lowered.find(keyword)
+        while at >= 0 and len(positions) < limit:
+            positions.append(at)
+            at = lowered.find(keyword, at + len(keyword))
+    positions.sort()
+    return positions
+
+
 class MessageView:
-    __slots__ = ("_body_fields", "_body_text", "_cookies", "_headers", "_query", "max_decoded", "message")
+    __slots__ = (
+        "_body_fields",
+        "_body_lower",
+        "_body_text",
+        "_cookies",
+        "_headers",
+        "_query",
+        "max_decoded",
+        "message",
+    )
+
+    @property
+    def body_keywords(self) -> tuple[str, ...]:
+        """The identity words looked for in this body. Requests (what the device sent) get
+        them all; responses, most of a capture's bytes, only the names an echo page prints
+        (a page that mentions "mobile" is not a leak)."""
+        return IDENTITY_KEYWORDS if self.message.direction == "request" else STRONG_KEYWORDS
+
+    @property
+    def body_worth_reading(self) -> bool:
+        """Request bodies always; response bodies only when they name an identity."""
+        if not self.message.body:
+            return False
+        if self.message.direction == "request":
+            return True
+        lowered = self.body_lower
+        return any(keyword in lowered for keyword in STRONG_KEYWORDS)
+
+    @property
+    def body_lower(self) -> str:
+        if self._body_lower is None:
+            self._body_lower = self.body_text.lower()
+        return self._body_lower
 
     def __init__(self, message: HttpMessage, max_decoded: int) -> None:
         self.message = message
@@ -93,6 +158,7 @@ class MessageView:
         self._query: list[tuple[str, str]] | None = None
         self._cookies: list[tuple[str, str]] | None = None
         self._body_text: str | None = None
+        self._body_lower: str | None = None
         self._body_fields: list[tuple[str, str]] | None = None
 
     # ------------------------------------------------------------------ headers

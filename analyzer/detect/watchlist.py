@@ -45,6 +45,23 @@ def number_forms(number: phonenumbers.PhoneNumber) -> dict[str, str]:
     return {k: v for k, v in forms.items() if v}
 
 
+DIGESTS = ("md5", "sha1", "sha256")
+
+
+def digests_of(text: str) -> dict[str, str]:
+    """token -> digest name, for the digests of one written form (hex either case, base64)."""
+    raw = text.encode("ascii")
+    out: dict[str, str] = {}
+    for name in DIGESTS:
+        digest = hashlib.new(name, raw).digest()
+        hexed = digest.hex()
+        b64 = base64.b64encode(digest).decode()
+        url = base64.urlsafe_b64encode(digest).decode()
+        for token in (hexed, hexed.upper(), b64, b64.rstrip("="), url, url.rstrip("=")):
+            out[token] = name
+    return out
+
+
 def encodings_of(text: str) -> dict[str, str]:
     """token -> encoding, for every encoding lineid recognises of one written form."""
     raw = text.encode("ascii")
@@ -53,13 +70,8 @@ def encodings_of(text: str) -> dict[str, str]:
         token = b64.decode()
         out.setdefault(token, "base64")
         out.setdefault(token.rstrip("="), "base64")
-    for name in ("md5", "sha1", "sha256"):
-        digest = hashlib.new(name, raw).digest()
-        out[digest.hex()] = name
-        out[digest.hex().upper()] = name
-        for b64 in (base64.b64encode(digest), base64.urlsafe_b64encode(digest)):
-            out.setdefault(b64.decode(), name)
-            out.setdefault(b64.decode().rstrip("="), name)
+    for token, name in digests_of(text).items():
+        out.setdefault(token, name)
     return out
 
 

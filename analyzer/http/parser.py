@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from analyzer.http.body import is_textual
@@ -87,19 +87,18 @@ def _blank_line(data: bytes) -> int:
     return min(found) if found else -1
 
 
-@dataclass(slots=True, eq=False)
 class ParsedMessage:
-    """What the parser knows of one message; the flow turns it into an HttpMessage."""
+    """What the parser knows of one message; the flow turns it into an HttpMessage.
 
-    is_request: bool
-    frame_first: int
-    ts: int | None
+    A plain class on purpose, not a dataclass: one is made per message on the hot path,
+    most fields keep their class-level default, and only those that differ are set.
+    """
+
     method: str | None = None
     target: str | None = None
     version: str | None = None
     status: int | None = None
     reason: str | None = None
-    headers: list[tuple[str, str]] = field(default_factory=list)
     frame_last: int = 0
     body_len: int = 0
     body: bytes = b""
@@ -113,6 +112,22 @@ class ParsedMessage:
     answers: object = None  # for a response: what the caller passed with the request
     info: object = None  # for a request: what the caller attached when its head was announced
     partial: bool = False  # the start line was never seen: the tail of a cut header block
+
+    def __init__(self, is_request: bool, frame_first: int, ts: int | None, **fields: Any) -> None:
+        self.is_request = is_request
+        self.frame_first = frame_first
+        self.ts = ts
+        self.headers: list[tuple[str, str]] = []
+        if fields:
+            self.__dict__.update(fields)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field, defaults included (for tests and debugging)."""
+        names = ("is_request", "frame_first", "ts", "headers", *ParsedMessage.__annotations__)
+        return {name: getattr(self, name) for name in names}
+
+    def __repr__(self) -> str:
+        return f"ParsedMessage({self.__dict__!r})"
 
 
 @dataclass(slots=True, eq=False)
@@ -138,6 +153,7 @@ class HttpParser:
         "_resync_scanned",
         "_search_from",
         "_ts",
+        "direct",
         "limits",
         "remaining",
         "requests",
@@ -164,7 +180,10 @@ class HttpParser:
         self.remaining = 0  # bytes left in the current body or chunk
         # Bytes the caller may drop without calling receive_data (body past the prefix).
         # Always strictly less than what completes the message, so completion is seen.
-        self.skip = 0
+        self.skip = self.direct = 0
+        # Body bytes the caller may hand to `receive_body` directly (kept prefix, or a
+        # body read until close), bypassing buffering; 0 when data must go through
+        # receive_data. Like `skip`, never reaches the byte that completes the message.
         self._chunked_len = 0
         # Server role: (method, version, caller's info) of requests waiting for a
         # response, FIFO.
@@ -227,7 +246,7 @@ class HttpParser:
             )
         self._clear()
         self._search_from = 0
-        self.skip = 0
+        self.skip = self.direct = 0
         self._enter_resync()
 
     def receive_eof(self, frame: int) -> None:
@@ -261,7 +280,7 @@ class HttpParser:
                 self._report("HTTP_UNPARSED_DATA", f"{len(self._buf)} trailing bytes: {head!r}", frame=frame)
         self._clear()
         self.state = TUNNEL  # nothing more can come
-        self.skip = 0
+        self.skip = self.direct = 0
 
     def next_event(self) -> ParsedMessage | RequestHead | _NeedData:
         return self._events.popleft() if self._events else NEED_DATA
@@ -283,7 +302,7 @@ class HttpParser:
         """The connection switched protocol (CONNECT 2xx, 101): stop parsing."""
         self.state = TUNNEL
         self._clear()
-        self.skip = 0
+        self.skip = self.direct = 0
 
     def resume(self) -> None:
         """A CONNECT was refused: the client goes on sending HTTP."""
@@ -501,15 +520,15 @@ class HttpParser:
         if "\r" not in text and text.strip("\n"):
             self._report("HTTP_BARE_LF", "", frame=self._frame)
         headers = msg.headers
+        append = headers.append
         lengths: list[str] = []
         te = ""
-        limit = self.limits.max_headers_per_message
-        for line in text.split("\n"):
-            if line.endswith("\r"):
-                line = line[:-1]
+        # CRLF and bare LF both end a line; a CR alone stays in the value (RFC 9112 §2.2).
+        for line in text.replace("\r\n", "\n").split("\n"):
             if not line:
                 continue
-            if line[0] in " \t" and headers:
+            first = line[0]
+            if (first == " " or first == "\t") and headers:
                 # obs-fold: replace the fold with a single space (RFC 9112 §5.2).
                 name, value = headers[-1]
                 folded = line.strip(" \t")
@@ -517,29 +536,29 @@ class HttpParser:
                 self._report("HTTP_OBS_FOLD", name, frame=self._frame)
                 continue
             name, colon, value = line.partition(":")
-            if not colon or not name or name != name.rstrip(" \t"):
+            if not colon or not name or name[-1] in " \t":
                 self._report("HTTP_BAD_HEADER_LINE", line[:200], frame=self._frame)
                 msg.malformed = True
-                if not colon:
-                    name, value = "", line
-                name = name.rstrip(" \t")
-            if len(headers) >= limit:
-                self._report("HTTP_TOO_MANY_HEADERS", f"more than {limit}", frame=self._frame)
-                msg.malformed = True
-                break
+                name, value = (name.rstrip(" \t"), value) if colon else ("", line)
             value = value.strip(" \t")
-            headers.append((name, value))
-            lower = name.lower()
-            if lower == "content-length":
-                lengths.append(value)
-            elif lower == "transfer-encoding":
-                te = f"{te},{value}" if te else value
-            elif lower == "content-type":
-                msg.content_type = value
-            elif lower == "content-encoding":
-                msg.content_encoding = value
-            elif lower == "host" and msg.host is None:
-                msg.host = value
+            append((name, value))
+            if first in "cChHtT":  # only these names matter for framing
+                lower = name.lower()
+                if lower == "content-length":
+                    lengths.append(value)
+                elif lower == "transfer-encoding":
+                    te = f"{te},{value}" if te else value
+                elif lower == "content-type":
+                    msg.content_type = value
+                elif lower == "content-encoding":
+                    msg.content_encoding = value
+                elif lower == "host" and msg.host is None:
+                    msg.host = value
+        limit = self.limits.max_headers_per_message
+        if len(headers) > limit:
+            self._report("HTTP_TOO_MANY_HEADERS", f"{len(headers)} headers, more than {limit}", frame=self._frame)
+            msg.malformed = True
+            del headers[limit:]
         chunked = te.rsplit(",", 1)[-1].strip().lower() == "chunked" if te else False
         length = self._content_length(msg, lengths) if lengths else None
         if te and lengths:
@@ -564,7 +583,12 @@ class HttpParser:
 
     # ------------------------------------------------------------------ bodies
     def _begin_body(self, msg: ParsedMessage, keep: bool) -> None:
-        self._keep = self.limits.max_body_prefix_bytes if keep else 0
+        if not keep:
+            self._keep = 0
+        elif msg.is_request:
+            self._keep = self.limits.max_body_prefix_bytes
+        else:
+            self._keep = self.limits.max_response_body_prefix_bytes
         self._body_parts = []
         self._chunked_len = 0
 
@@ -576,14 +600,46 @@ class HttpParser:
         self._set_skip()
 
     def _set_skip(self) -> None:
-        # Once the prefix is kept, the caller may drop body bytes without calling, except
-        # the body's last byte, so that the message's completion always passes through here.
-        if self._keep == 0 and self.remaining > 1 and self.state in (BODY_LENGTH, CHUNK_DATA):
-            self.skip = self.remaining - 1
-            assert self._msg is not None
-            self._msg.body_truncated = True
+        # The caller may drop (`skip`) or hand over (`direct`) body bytes without going
+        # through receive_data, except the body's last byte, so that the message's
+        # completion always passes through here.
+        state = self.state
+        if self._buf:
+            self.skip = self.direct = 0
+        elif state == BODY_UNTIL_CLOSE:
+            self.skip, self.direct = 0, 1 << 62
+        elif self.remaining > 1 and state in (BODY_LENGTH, CHUNK_DATA):
+            if self._keep:
+                self.skip, self.direct = 0, self.remaining - 1
+            else:
+                self.skip, self.direct = self.remaining - 1, 0
+                assert self._msg is not None
+                self._msg.body_truncated = True
         else:
-            self.skip = 0
+            self.skip = self.direct = 0
+
+    def receive_body(self, data: bytes) -> None:
+        """Body bytes covered by `direct`, in order, with nothing buffered (the hot loop's
+        shortcut for bodies that are kept or read until close)."""
+        n = len(data)
+        keep = self._keep
+        msg = self._msg
+        assert msg is not None and n < self.direct
+        if keep:
+            if n <= keep:
+                self._body_parts.append(data)
+                self._keep = keep - n
+            else:
+                self._body_parts.append(data[:keep])
+                self._keep = 0
+                msg.body_truncated = True
+        elif self.state == BODY_UNTIL_CLOSE:
+            msg.body_truncated = True
+        if self.state == BODY_UNTIL_CLOSE:
+            msg.body_len += n
+        else:
+            self.remaining -= n
+            self._set_skip()
 
     def _take_body(self, n: int) -> None:
         data = self._consume(n)
@@ -640,7 +696,7 @@ class HttpParser:
         if self.remaining:
             self._set_skip()
             return False
-        self.skip = 0
+        self.skip = self.direct = 0
         self.state = CHUNK_END
         return True
 
@@ -691,6 +747,7 @@ class HttpParser:
         n = len(self._buf)
         self._msg.body_len += n
         self._take_body(n)
+        self._set_skip()
         return False
 
     def _finish_body(self) -> None:
@@ -711,7 +768,7 @@ class HttpParser:
         self._events.append(msg)
         self._msg = None
         self.state = START
-        self.skip = 0
+        self.skip = self.direct = 0
         self.remaining = 0
         self._keep = 0
         if not msg.is_request and not msg.interim and self.requests:

@@ -271,7 +271,8 @@ def messages_from_records(records: Iterable[Record], table: FlowTable, decoder: 
             key = src + dst + buf[t : t + 4]
             path = (vlan, inner_vlan, tunnel, tunnel_id) if vlan is not None or tunnel is not None else None
         flags = buf[t + 13]
-        plen = end - t - (buf[t + 12] >> 4) * 4
+        payload = t + (buf[t + 12] >> 4) * 4
+        plen = end - payload
         half = halves_get(key)
         if half is not None:
             parser = half.parser
@@ -280,11 +281,16 @@ def messages_from_records(records: Iterable[Record], table: FlowTable, decoder: 
                 if not flags & 0x02:
                     continue  # not HTTP, or finished: only a new SYN matters
             elif plen > 0:
-                if plen < parser.skip and not flags & 0x07 and not half.pending:
+                # In-order body bytes: dropped (`skip`) or handed straight to the parser
+                # (`direct`), without reassembly bookkeeping or buffering.
+                if (plen < parser.skip or plen < parser.direct) and not flags & 0x07 and not half.pending:
                     seq = _u32(buf, t + 4)[0]
                     if seq == half.next_seq:
-                        parser.skip -= plen
-                        parser.remaining -= plen
+                        if plen < parser.skip:
+                            parser.skip -= plen
+                            parser.remaining -= plen
+                        else:
+                            parser.receive_body(buf[payload:end])
                         half.next_seq = (seq + plen) & 0xFFFFFFFF
                         half.next_off += plen
                         half.last_ts = ts or half.last_ts

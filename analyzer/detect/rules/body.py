@@ -15,21 +15,19 @@ from analyzer.detect.catalog import IDENTITY_KINDS, lookup
 from analyzer.detect.context import Context
 from analyzer.detect.rule import Rule
 from analyzer.detect.rules.headers import MMS_ADDRESS
-from analyzer.detect.view import MessageView, field_kind
+from analyzer.detect.view import MessageView, field_kind, identity_word_positions
 from analyzer.model import Finding
 
 NUMBER_IN_TEXT = re.compile(r"(?<![\d+])\+?\d{7,16}(?!\d)")
+# Characters of a printed name (header, CGI variable, JSON key, form field).
+NAME_CHARS = re.compile(r"[\w.-]{1,60}")
+NOT_NAME = re.compile(r"[^\w.-]")
 # What may stand between a printed name and its value: `name: v`, `name=v`, `"name": "v"`,
-# `<td>name</td><td>v`, `<dt>name</dt><dd>v`, `HTTP_NAME => v`. Anchored at the window's end.
-ECHO_NAME = re.compile(
-    r"([A-Za-z][A-Za-z0-9_.-]{1,60})"
-    r"(?:[\"']?\s{0,4}(?::|=>?)\s{0,4}[\"']?|\s{0,4}</t[dh]>\s{0,4}<t[dh][^>]{0,40}>\s{0,4}"
-    r"|\s{0,4}</dt>\s{0,4}<dd[^>]{0,40}>\s{0,4}|\s{0,4}</b>\s{0,4}:?\s{0,4})\Z"
-)
-ECHO_WINDOW = 120
-# Candidates looked at per body: a body that is a list of ten thousand numbers is not a
-# leak of ten thousand subscribers, and must not take ten thousand lookups.
-MAX_TEXT_CANDIDATES = 500
+# `<td>name</td><td>v`, `<dt>name</dt><dd>v`, `HTTP_NAME => v`.
+VALUE_AFTER_NAME = re.compile(r"(?:[\s\"':=>]|<[^<>]{0,40}>){1,12}?(\+?\d{7,16})(?!\d)")
+# Identity words looked at per body, and bare numbers per request body: a body that is a
+# list of ten thousand numbers is not ten thousand leaks, and must not cost that much.
+MAX_TEXT_CANDIDATES = 200
 
 
 class BodyFieldRule(Rule):
@@ -38,9 +36,10 @@ class BodyFieldRule(Rule):
     surfaces = ("body",)
 
     def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
-        if not view.message.body:
+        if not view.body_worth_reading:
             return
         mid = view.message.message_id
+        uncued = view.message.direction == "request"
         for name, value in view.body_fields:
             cue = field_kind(name) if name else None
             if cue is not None:
@@ -54,7 +53,7 @@ class BodyFieldRule(Rule):
                     why=f"body {cue[1]}",
                     rule=self.id,
                 )
-            else:
+            elif uncued:
                 yield from ctx.findings_in(
                     mid,
                     value,
@@ -73,11 +72,10 @@ class BodyTextRule(Rule):
     surfaces = ("body",)
 
     def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
-        if not view.message.body:
+        if not view.body_worth_reading:
             return
         text = view.body_text
         mid = view.message.message_id
-        fields_read = bool(view.body_fields)
         found: list[Finding] = []
         for m in MMS_ADDRESS.finditer(text):
             found += ctx.findings_in(
@@ -90,18 +88,25 @@ class BodyTextRule(Rule):
                 why="MMS address (/TYPE=PLMN)",
                 rule=self.id,
             )
-        bare: list[Finding] = []
-        for count, m in enumerate(NUMBER_IN_TEXT.finditer(text)):
-            if count >= MAX_TEXT_CANDIDATES:
-                break
-            window = text[max(0, m.start() - ECHO_WINDOW) : m.start()]
-            echo = ECHO_NAME.search(window)
-            name = echo.group(1) if echo else ""
-            entry = lookup(name) if name else None
+        # Names first: each identity word is widened to the whole printed name, and the
+        # first number printed right after it is its value.
+        lowered = view.body_lower
+        for at in identity_word_positions(lowered, MAX_TEXT_CANDIDATES, view.body_keywords):
+            left = text[max(0, at - 60) : at]
+            start = at - len(NOT_NAME.split(left)[-1])
+            name_match = NAME_CHARS.match(text, start)
+            if name_match is None:
+                continue
+            name = name_match.group(0).strip(".-_")
+            value = VALUE_AFTER_NAME.match(text, name_match.end())
+            if value is None:
+                continue
+            number = value.group(1)
+            entry = lookup(name)
             if entry is not None and entry.kind in IDENTITY_KINDS:
                 found += ctx.findings_in(
                     mid,
-                    m.group(0),
+                    number,
                     where="body",
                     field=name,
                     expect=str(entry.kind),
@@ -109,10 +114,10 @@ class BodyTextRule(Rule):
                     why=f"{entry.name} printed next to it (a header-echo page?)",
                     rule=self.id,
                 )
-            elif name and (cue := field_kind(name)) is not None:
+            elif (cue := field_kind(name)) is not None:
                 found += ctx.findings_in(
                     mid,
-                    m.group(0),
+                    number,
                     where="body",
                     field=name,
                     expect=cue[0],
@@ -120,17 +125,24 @@ class BodyTextRule(Rule):
                     why=f"printed as {cue[1]}",
                     rule=self.id,
                 )
-            elif not fields_read:
-                bare += ctx.findings_in(
-                    mid,
-                    m.group(0),
-                    where="body",
-                    field=name or "text",
-                    expect=None,
-                    cue=None,
-                    why="a valid mobile number in the body",
-                    rule=self.id,
-                )
-        named = {f.identifier for f in found}
         yield from found
-        yield from (f for f in bare if f.identifier not in named)
+        # Bare numbers (no name printed with them) only count in what the device sent: a
+        # response page full of numbers says nothing about the subscriber.
+        if view.message.direction != "request" or view.body_fields:
+            return
+        named = {f.identifier for f in found}
+        for count, m in enumerate(NUMBER_IN_TEXT.finditer(text)):
+            if count >= MAX_TEXT_CANDIDATES:
+                break
+            for finding in ctx.findings_in(
+                mid,
+                m.group(0),
+                where="body",
+                field="text",
+                expect=None,
+                cue=None,
+                why="a valid mobile number in the body",
+                rule=self.id,
+            ):
+                if finding.identifier not in named:
+                    yield finding

@@ -19,14 +19,15 @@ import phonenumbers
 from analyzer.detect.context import MAX_VALUE_CHARS, Context
 from analyzer.detect.rule import Rule
 from analyzer.detect.view import MessageView
-from analyzer.detect.watchlist import encodings_of, number_forms
+from analyzer.detect.watchlist import digests_of, number_forms
 from analyzer.model import Finding, HttpMessage
 
 DIGEST_TOKEN = re.compile(
     r"(?<![0-9A-Za-z+/_-])(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32}"
     r"|[A-Za-z0-9+/_-]{43}=?|[A-Za-z0-9+/_-]{27}=?|[A-Za-z0-9+/_-]{22}(?:==)?)(?![0-9A-Za-z+/_-])"
 )
-DIGEST_ENCODINGS = ("md5", "sha1", "sha256")
+# Headers whose values are never a digest someone chose to send (and are long).
+_PLAIN_HEADERS = frozenset({"user-agent", "accept", "accept-language", "accept-encoding", "referer", "cookie", "host"})
 # Digest-shaped tokens kept per input; random session ids have the same shape, so the
 # bound keeps a capture full of them from holding memory.
 MAX_DIGEST_CANDIDATES = 200_000
@@ -52,10 +53,16 @@ class HashedNumberRule(Rule):
 
     def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
         msg = view.message
+        if msg.direction != "request":
+            return ()  # trackers send digests; pages that show one are not the leak
         light: HttpMessage | None = None
-        places = [("header", name, value) for name, value in msg.headers if name.lower() != "cookie"]
-        places += [("cookie", name, value) for name, value in view.cookies]
-        places += [("query", name, value) for name, value in view.query] if msg.direction == "request" else []
+        places = [
+            ("header", name, value)
+            for name, value in msg.headers
+            if len(value) >= 22 and name.lower() not in _PLAIN_HEADERS
+        ]
+        places += [("cookie", name, value) for name, value in view.cookies if len(value) >= 22]
+        places += [("query", name, value) for name, value in view.query if len(value) >= 22]
         if msg.body:
             places += [("body", name, value) for name, value in view.body_fields] or [("body", "text", view.body_text)]
         for where, field, value in places:
@@ -79,9 +86,8 @@ def digest_table(numbers: Iterable[str]) -> dict[str, tuple[str, str, str]]:
         except phonenumbers.NumberParseException:
             continue
         for form_name, form in number_forms(number).items():
-            for token, encoding in encodings_of(form).items():
-                if encoding in DIGEST_ENCODINGS:
-                    table.setdefault(token, (e164, encoding, form_name))
+            for token, encoding in digests_of(form).items():
+                table.setdefault(token, (e164, encoding, form_name))
     return table
 
 

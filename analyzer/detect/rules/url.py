@@ -3,6 +3,7 @@ targets of redirects (header-enrichment services hand the number on in a Locatio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -10,6 +11,9 @@ from analyzer.detect.context import Context
 from analyzer.detect.rule import Rule
 from analyzer.detect.view import MessageView, field_kind
 from analyzer.model import Finding
+
+# A path worth splitting holds a long digit run, or a token that may encode one.
+_CANDIDATE_PATH = re.compile(r"\d{7}|[A-Za-z0-9+%_-]{12}")
 
 
 def _param_findings(params: list[tuple[str, str]], where: str, mid: int, ctx: Context, rule: str) -> Iterable[Finding]:
@@ -74,7 +78,8 @@ class QueryRule(Rule):
     surfaces = ("query",)
 
     def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
-        if view.message.direction != "request":
+        uri = view.message.uri
+        if view.message.direction != "request" or not uri or "?" not in uri:
             return ()
         return _param_findings(view.query, "query", view.message.message_id, ctx, self.id)
 
@@ -85,7 +90,8 @@ class PathRule(Rule):
     surfaces = ("path",)
 
     def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
-        if view.message.direction != "request":
+        uri = view.message.uri
+        if view.message.direction != "request" or not uri or not _CANDIDATE_PATH.search(uri.partition("?")[0]):
             return ()
         return _path_findings(view.path_segments(), "path", view.message.message_id, ctx, self.id)
 
