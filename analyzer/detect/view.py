@@ -128,29 +128,6 @@ class MessageView:
         "message",
     )
 
-    @property
-    def body_keywords(self) -> tuple[str, ...]:
-        """The identity words looked for in this body. Requests (what the device sent) get
-        them all; responses, most of a capture's bytes, only the names an echo page prints
-        (a page that mentions "mobile" is not a leak)."""
-        return IDENTITY_KEYWORDS if self.message.direction == "request" else STRONG_KEYWORDS
-
-    @property
-    def body_worth_reading(self) -> bool:
-        """Request bodies always; response bodies only when they name an identity."""
-        if not self.message.body:
-            return False
-        if self.message.direction == "request":
-            return True
-        lowered = self.body_lower
-        return any(keyword in lowered for keyword in STRONG_KEYWORDS)
-
-    @property
-    def body_lower(self) -> str:
-        if self._body_lower is None:
-            self._body_lower = self.body_text.lower()
-        return self._body_lower
-
     def __init__(self, message: HttpMessage, max_decoded: int) -> None:
         self.message = message
         self.max_decoded = max_decoded
@@ -225,6 +202,29 @@ class MessageView:
                     body, _ = decode_content(body, msg.content_encoding, self.max_decoded)
             self._body_text = body.decode("utf-8", "replace") if body else ""
         return self._body_text
+
+    @property
+    def body_keywords(self) -> tuple[str, ...]:
+        """The identity words looked for in this body. Requests (what the device sent) get
+        them all; responses, most of a capture's bytes, only the names an echo page prints
+        (a page that mentions "mobile" is not a leak)."""
+        return IDENTITY_KEYWORDS if self.message.direction == "request" else STRONG_KEYWORDS
+
+    @property
+    def body_worth_reading(self) -> bool:
+        """Request bodies always; response bodies only when they name an identity."""
+        if not self.message.body:
+            return False
+        if self.message.direction == "request":
+            return True
+        lowered = self.body_lower
+        return any(keyword in lowered for keyword in STRONG_KEYWORDS)
+
+    @property
+    def body_lower(self) -> str:
+        if self._body_lower is None:
+            self._body_lower = self.body_text.lower()
+        return self._body_lower
 
     @property
     def body_fields(self) -> list[tuple[str, str]]:
