@@ -7,26 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from analyzer.schema import conform, empty_frame
+from analyzer.schema import concat
 from analyzer.tables import anomalies_frame
 
 if TYPE_CHECKING:
     from analyzer.api import InputResult, Options
 
 INPUT_COLUMNS = ("index", "path", "format", "compression", "size", "status", "error", "messages", "findings")
-
-
-def _concat(kind: str, frames: Sequence[pd.DataFrame | None]) -> pd.DataFrame:
-    present = [f for f in frames if f is not None and len(f)]
-    if not present:
-        return empty_frame(kind)
-    if len(present) == 1:
-        return present[0].reset_index(drop=True)
-    # Categories differ between inputs: concatenate as objects, then re-apply the schema.
-    return conform(
-        kind,
-        pd.concat([f.astype({c: object for c in f.select_dtypes("category")}) for f in present], ignore_index=True),
-    )
 
 
 class Analysis:
@@ -53,15 +40,20 @@ class Analysis:
     def from_results(
         cls, results: Sequence[InputResult], options: Options | None = None, extra_findings: pd.DataFrame | None = None
     ) -> Analysis:
-        messages = _concat("messages", [r.messages for r in results])
+        messages = concat("messages", [r.messages for r in results])
         order = messages.sort_values(["ts", "message_id"], kind="stable", na_position="last").index
         messages = messages.loc[order].reset_index(drop=True)
-        headers = _concat("headers", [r.headers for r in results])
-        findings = _concat("findings", [*(r.findings for r in results), extra_findings])
+        # Headers in message-id order whatever order messages completed in (or shards ran).
+        headers = concat("headers", [r.headers for r in results])
+        headers = headers.sort_values(["message_id", "position"], kind="stable").reset_index(drop=True)
+        findings = concat("findings", [*(r.findings for r in results), extra_findings])
         findings = findings.sort_values(
             ["ts", "message_id", "where", "field", "identifier"], kind="stable", na_position="last"
         ).reset_index(drop=True)
         anomalies = anomalies_frame(a for r in results for a in r.anomalies)
+        anomalies = anomalies.sort_values(
+            ["source", "frame", "code", "flow_id", "detail"], kind="stable", na_position="first"
+        ).reset_index(drop=True)
         inputs = pd.DataFrame(
             [
                 {

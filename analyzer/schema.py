@@ -176,6 +176,19 @@ def conform(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def concat(kind: str, frames: Sequence[pd.DataFrame | None]) -> pd.DataFrame:
+    """Frames of one kind as one; categories that differ between them are merged."""
+    present = [f for f in frames if f is not None and len(f)]
+    if not present:
+        return empty_frame(kind)
+    if len(present) == 1:
+        return present[0].reset_index(drop=True)
+    return conform(
+        kind,
+        pd.concat([f.astype({c: object for c in f.select_dtypes("category")}) for f in present], ignore_index=True),
+    )
+
+
 def markdown() -> str:
     """The column reference, as docs/columns.md holds it."""
     lines = [
