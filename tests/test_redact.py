@@ -10,7 +10,7 @@ from analyzer.redact import mask_identifier, redactor
 
 def test_mask_keeps_country_two_digits_and_last_three() -> None:
     assert mask_identifier("+447712345678") == "+44 77** ***678"
-    assert mask_identifier("+5491126368595") == "+54 91** *****595"
+    assert mask_identifier("+5491126368595") == "+54 91** ****595"
 
 
 def test_mask_imsi_keeps_home_network() -> None:
