@@ -24,7 +24,7 @@ from analyzer.ingest.pipeline import iter_messages
 from analyzer.limits import DEFAULT_LIMITS, Limits
 from analyzer.model import Anomaly
 from analyzer.sources import open_evidence, sniff_format
-from analyzer.tables import FindingColumns, MessageColumns
+from analyzer.tables import FindingColumns, MessageColumns, MessageSink
 
 Progress = Callable[[int], None]
 
@@ -61,6 +61,8 @@ class InputResult:
     size: int | None = None
     status: Literal["done", "failed"] = "done"
     error: str | None = None
+    sha256: str | None = None
+    message_count: int = 0
     messages: pd.DataFrame | None = None
     headers: pd.DataFrame | None = None
     findings: pd.DataFrame | None = None
@@ -76,25 +78,33 @@ def read_input(
     *,
     progress: Progress | None = None,
     shard: tuple[int, int] | None = None,
+    sink: MessageSink | None = None,
 ) -> InputResult:
-    """Read one input completely. InputError for an input that cannot be read at all."""
+    """Read one input completely. InputError for an input that cannot be read at all.
+
+    Messages go to `sink` (default: kept in memory and returned as frames); findings and
+    anomalies are always returned.
+    """
     source = str(path)
     recorder = Recorder(source, strict=options.strict, max_per_code=options.limits.max_anomalies_per_code)
     detector = build_detector(options)
-    columns = MessageColumns()
+    messages: MessageSink = sink if sink is not None else MessageColumns()
     findings = FindingColumns()
+    count = 0
     with open_evidence(source, recorder, on_read=progress) as evidence:
         result = InputResult(source, index, compression=evidence.compression, size=evidence.size)
         result.format = sniff_format(evidence)
         for message in iter_messages(
             evidence, source_index=index, limits=options.limits, recorder=recorder, shard=shard
         ):
-            columns.add(message)
+            count += 1
+            messages.add(message)
             for finding in detector.scan(message, recorder):
                 findings.add(message, finding)
         result.digest_candidates = detector.digest_candidates
-    result.messages = columns.messages_frame()
-    result.headers = columns.headers_frame()
+        result.sha256 = evidence.sha256()
+    result.message_count = count
+    result.messages, result.headers = messages.finish()
     result.findings = findings.frame()
     result.anomalies = recorder.finish()
     return result

@@ -55,15 +55,23 @@ def pseudonym(identifier: str, key: bytes) -> str:
     return "hmac:" + base64.b32encode(digest).decode("ascii")[:PSEUDONYM_CHARS]
 
 
+def _unchanged(identifier: str, kind: str | None = None) -> str:
+    return str(identifier)
+
+
 def redactor(mode: str, key: bytes | str | None = None) -> Callable[[str, str | None], str]:
     """A function (identifier, kind) -> text for a redaction mode."""
     if mode == "none":
-        return lambda identifier, kind=None: str(identifier)
+        return _unchanged
     if mode == "mask":
         return mask_identifier
     if mode == "hmac":
         if not key:
             raise UsageError("redaction 'hmac' needs a key (--hmac-key or LINEID_HMAC_KEY)")
         raw = key.encode("utf-8") if isinstance(key, str) else key
-        return lambda identifier, kind=None: pseudonym(identifier, raw)
+
+        def keyed(identifier: str, kind: str | None = None) -> str:
+            return pseudonym(identifier, raw)
+
+        return keyed
     raise UsageError(f"unknown redaction {mode!r}; choose one of {', '.join(MODES)}")

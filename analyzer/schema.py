@@ -139,7 +139,10 @@ def _series(values: Sequence[Any], column: Column) -> pd.Series:
         )
         return pd.Series(pd.DatetimeIndex(ints.view("M8[ns]")).tz_localize("UTC"), name=column.name)
     if dtype == "category":
-        return pd.Series(pd.Categorical(values), name=column.name)
+        categorical = pd.Categorical(values)
+        if not len(categorical.categories):  # all null: keep the categories' dtype text, not float
+            categorical = categorical.set_categories(pd.Index([], dtype="str"))
+        return pd.Series(categorical, name=column.name)
     if dtype == "confidence":
         return pd.Series(pd.Categorical(values, dtype=CONFIDENCE_DTYPE), name=column.name)
     if dtype in ("int64", "int32"):
@@ -174,6 +177,44 @@ def conform(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
             series = series.astype(dtype_of(column))
         out[column.name] = series.reset_index(drop=True)
     return pd.DataFrame(out)
+
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "int64": pa.int64(),
+    "int32": pa.int32(),
+    "Int64": pa.int64(),
+    "Int32": pa.int32(),
+    "Int16": pa.int16(),
+    "boolean": pa.bool_(),
+    "category": pa.string(),
+    "confidence": pa.string(),
+    STRING: pa.large_string(),
+    TIMESTAMP: pa.timestamp("ns", tz="UTC"),
+}
+
+
+def arrow_schema(kind: str) -> pa.Schema:
+    """The fixed Arrow schema a frame of `kind` is written with (Parquet outputs). Fixed,
+    so that batches and runs agree whatever categories a batch happens to hold."""
+    return pa.schema([pa.field(c.name, _ARROW_TYPES[c.dtype]) for c in SCHEMAS[kind]])
+
+
+def to_arrow(kind: str, frame: pd.DataFrame) -> pa.Table:
+    """A frame as an Arrow table of the fixed schema, without pandas metadata (so the same
+    rows always give the same bytes)."""
+    schema = arrow_schema(kind)
+    arrays = []
+    for field in schema:
+        series = frame[field.name]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype(object)
+        arrays.append(pa.array(series, type=field.type, from_pandas=True))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def from_arrow(kind: str, table: pa.Table) -> pd.DataFrame:
+    """A frame with the schema's dtypes from an Arrow table written by `to_arrow`."""
+    return conform(kind, table.to_pandas(types_mapper={pa.large_string(): pd.StringDtype("pyarrow")}.get))
 
 
 def concat(kind: str, frames: Sequence[pd.DataFrame | None]) -> pd.DataFrame:

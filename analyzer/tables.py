@@ -9,12 +9,23 @@ writer and starts again, so a scan of a huge capture holds one batch, not the ca
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from analyzer.model import Anomaly, Finding, HttpMessage
-from analyzer.schema import ANOMALIES, FINDINGS, HEADERS, MESSAGES, build_frame
+from analyzer.schema import ANOMALIES, FINDINGS, HEADERS, MESSAGES, arrow_schema, build_frame, to_arrow
+
+
+class MessageSink(Protocol):
+    """Where the messages of one input go: kept in memory, or written as they come."""
+
+    def add(self, msg: HttpMessage) -> None: ...
+
+    def finish(self) -> tuple[pd.DataFrame | None, pd.DataFrame | None]: ...
 
 
 class MessageColumns:
@@ -89,6 +100,45 @@ class MessageColumns:
         for values in (*self.messages.values(), *self.headers.values()):
             values.clear()
         self.count = 0
+
+    def finish(self) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+        return self.messages_frame(), self.headers_frame()
+
+
+# Messages gathered before a batch is written: ~50 MB of Python objects at most, whatever
+# the capture's size.
+PARQUET_BATCH_MESSAGES = 20_000
+
+
+class ParquetSink:
+    """Writes messages and headers to two Parquet files in batches (flat memory)."""
+
+    def __init__(self, messages_path: Path, headers_path: Path, batch: int = PARQUET_BATCH_MESSAGES) -> None:
+        self.columns = MessageColumns()
+        self.batch = batch
+        self.total = 0
+        self._writers = {
+            "messages": pq.ParquetWriter(messages_path, arrow_schema("messages")),
+            "headers": pq.ParquetWriter(headers_path, arrow_schema("headers")),
+        }
+
+    def add(self, msg: HttpMessage) -> None:
+        self.columns.add(msg)
+        if self.columns.count >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.columns.count:
+            self._writers["messages"].write_table(to_arrow("messages", self.columns.messages_frame()))
+            self._writers["headers"].write_table(to_arrow("headers", self.columns.headers_frame()))
+            self.total += self.columns.count
+            self.columns.clear()
+
+    def finish(self) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+        self.flush()
+        for writer in self._writers.values():
+            writer.close()
+        return None, None
 
 
 def anomalies_frame(anomalies: Iterable[Anomaly]) -> pd.DataFrame:

@@ -20,9 +20,11 @@ What each message holds, and why:
   connect + send + wait` (HAR 1.2: `ssl` is already inside `connect`; -1 means "does not
   apply").
 - The body is the content the tool recorded (base64-decoded when it says so), cut to
-  `max_body_prefix_bytes`. Browsers store response text already decompressed, so the
-  response's `content_encoding` is None: detection must not try to gunzip plain text. A
-  request body is stored as it was sent, so the request keeps its Content-Encoding.
+  `max_body_prefix_bytes` (requests) or `max_response_body_prefix_bytes` (responses), as
+  the capture parser cuts it; only that prefix of a base64 image is decoded. Browsers
+  store response text already decompressed, so the response's `content_encoding` is None:
+  detection must not try to gunzip plain text. A request body is stored as it was sent, so
+  the request keeps its Content-Encoding.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def _request_body(request: dict[str, Any], mime: str | None, fields: Fields) -> 
 
 
 def _response_body(content: dict[str, Any], fields: Fields) -> tuple[bytes, int]:
-    limit = fields.limits.max_body_prefix_bytes
+    limit = fields.limits.max_response_body_prefix_bytes
     text = fields.text(content, "text", "response.content.text", required=False)
     if text is None:
         return b"", 0  # not recorded (Firefox without bodies, Chrome for some types)

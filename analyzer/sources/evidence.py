@@ -9,6 +9,7 @@ damage and records `COMPRESSED_STREAM_TRUNCATED`; it never raises past the API.
 from __future__ import annotations
 
 import bz2
+import hashlib
 import lzma
 import os
 import zlib
@@ -74,6 +75,9 @@ class Evidence:
         except OSError as exc:
             raise InputAccessError(path, f"cannot be read ({exc.strerror or exc})") from exc
         self.raw_bytes_read = 0
+        # SHA-256 of the file as stored, computed from the bytes as they are read: the
+        # manifest's proof of what was analysed costs no second pass over the file.
+        self._sha256 = hashlib.sha256()
         self.offset = 0  # bytes returned so far (decompressed)
         self._pending = b""  # peeked but not yet returned
         self._eof = False
@@ -97,6 +101,7 @@ class Evidence:
         except OSError as exc:
             raise InputAccessError(self.path, f"read error at byte {self.raw_bytes_read} ({exc})") from exc
         self.raw_bytes_read += len(data)
+        self._sha256.update(data)
         if self._on_read is not None and data:
             self._on_read(len(data))
         return data
@@ -191,6 +196,15 @@ class Evidence:
             data = self._produce(n)
         self.offset += len(data)
         return data
+
+    def sha256(self) -> str:
+        """SHA-256 of the whole file (what was not read yet is read now, not parsed)."""
+        while True:
+            data = self._file.read(READ_BLOCK_BYTES)
+            if not data:
+                return self._sha256.hexdigest()
+            self._sha256.update(data)
+            self.raw_bytes_read += len(data)
 
     def close(self) -> None:
         self._file.close()
