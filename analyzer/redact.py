@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Callable
 
 import phonenumbers
@@ -48,6 +49,20 @@ def _mask_number(e164: str) -> str:
     middle = national[:2] + hidden
     # Group as in the usual written form: "+44 77** ***678".
     return f"+{cc} {middle[:4]} {middle[4:]}{national[-3:]}".replace("  ", " ")
+
+
+# Runs in a value that may spell an identifier, encoded or not: digits, and long hex or
+# base64 tokens (a hex-encoded MSISDN cookie, an X-UIDH).
+_DIGIT_RUN = re.compile(r"\d{6,}")
+_ENCODED_RUN = re.compile(r"[A-Za-z0-9+/=_-]{16,}")
+
+
+def mask_value(text: str) -> str:
+    """A field value with every run that could spell an identifier masked."""
+    text = _ENCODED_RUN.sub(
+        lambda m: m.group(0) if m.group(0).isalpha() else f"{m.group(0)[:4]}…{m.group(0)[-4:]}", text
+    )
+    return _DIGIT_RUN.sub(lambda m: f"{m.group(0)[:2]}{'*' * (len(m.group(0)) - 5)}{m.group(0)[-3:]}", text)
 
 
 def pseudonym(identifier: str, key: bytes) -> str:

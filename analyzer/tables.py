@@ -134,11 +134,24 @@ class ParquetSink:
             self.total += self.columns.count
             self.columns.clear()
 
+    def write_frames(self, messages: pd.DataFrame | None, headers: pd.DataFrame | None) -> None:
+        """Frames made elsewhere (a --jobs merge) appended as they are."""
+        self.flush()
+        if messages is not None and len(messages):
+            self._writers["messages"].write_table(to_arrow("messages", messages))
+            self.total += len(messages)
+        if headers is not None and len(headers):
+            self._writers["headers"].write_table(to_arrow("headers", headers))
+
     def finish(self) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+        """The end of one input: its rows are written (the files stay open for the next)."""
+        self.flush()
+        return None, None
+
+    def close(self) -> None:
         self.flush()
         for writer in self._writers.values():
             writer.close()
-        return None, None
 
 
 def anomalies_frame(anomalies: Iterable[Anomaly]) -> pd.DataFrame:

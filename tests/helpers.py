@@ -107,3 +107,29 @@ def messages_of_frames(frames: Sequence[bytes], linktype: int = 1) -> list[objec
     table = FlowTable(source="mem", source_index=0, source_kind="pcap", limits=Limits(), recorder=recorder)
     records = ((i, i * 1_000_000, linktype, f, 0, len(f), len(f)) for i, f in enumerate(frames, start=1))
     return list(messages_from_records(records, table, PacketDecoder(recorder, Limits())))
+
+
+def http_capture(exchanges: Sequence[tuple[bytes, bytes]], *, start: float = 1_326_182_400.0) -> bytes:
+    """A pcap of one keep-alive connection carrying these (request, response) pairs."""
+    c_seq, s_seq = 1000, 5000
+    frames = [
+        tcp_frame(CLIENT, SERVER, c_seq, 0, SYN),
+        tcp_frame(SERVER, CLIENT, s_seq, c_seq + 1, SYN | ACK),
+        tcp_frame(CLIENT, SERVER, c_seq + 1, s_seq + 1, ACK),
+    ]
+    c, s = c_seq + 1, s_seq + 1
+    for request, response in exchanges:
+        frames.append(tcp_frame(CLIENT, SERVER, c, s, PSH | ACK, request))
+        c += len(request)
+        frames.append(tcp_frame(SERVER, CLIENT, s, c, PSH | ACK, response))
+        s += len(response)
+    frames.append(tcp_frame(CLIENT, SERVER, c, s, FIN | ACK))
+    frames.append(tcp_frame(SERVER, CLIENT, s, c + 1, FIN | ACK))
+    return pcap_bytes([(start + i * 0.01, f) for i, f in enumerate(frames)])
+
+
+def request(path: str = "/", host: str = "example.com", extra: str = "") -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: test\r\n{extra}\r\n".encode("utf-8", "surrogateescape")
+
+
+OK_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
