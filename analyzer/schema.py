@@ -235,7 +235,7 @@ def markdown() -> str:
     lines = [
         "# Columns",
         "",
-        "Generated from `analyzer/schema.py` (`python -m analyzer.schema > docs/columns.md`);",
+        "Generated from `analyzer/schema.py` by `python -m analyzer.docs`;",
         "a test keeps the two equal. `ts` columns are `datetime64[ns, UTC]`; `Int*` and",
         "`boolean` are pandas nullable types; `string[pyarrow]` is pandas' Arrow-backed string.",
         "",
@@ -247,7 +247,3 @@ def markdown() -> str:
             lines.append(f"| `{c.name}` | {dtype} | {c.doc.replace('|', '/')} |")
         lines.append("")
     return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    print(markdown(), end="")
