@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+import pytest
 
 from analyzer.anomalies import Recorder
 from analyzer.http.parser import NEED_DATA, HttpParser, ParsedMessage, RequestHead
 from analyzer.limits import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
+# The public test corpus lives beside the project (../shared/corpus); LINEID_CORPUS points
+# elsewhere. Tests that need it skip with this reason when it is absent, never fake it.
+CORPUS = Path(os.environ.get("LINEID_CORPUS", ROOT.parent / "shared" / "corpus"))
+NO_CORPUS = f"public corpus not found at {CORPUS} (set LINEID_CORPUS)"
 FIXTURES = ROOT / "fixtures"
+
+
+def corpus(*parts: str) -> Path:
+    """A corpus file; skips the calling test when the corpus is absent."""
+    path = CORPUS.joinpath(*parts)
+    if not CORPUS.is_dir():
+        pytest.skip(NO_CORPUS)
+    return path
 
 
 def parse_stream(

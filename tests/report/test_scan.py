@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from analyzer.cli import main
-from tests.helpers import CORPUS, OK_RESPONSE, http_capture, request
+from tests.helpers import OK_RESPONSE, corpus, http_capture, request
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 MSISDN = "447712345678"
@@ -82,14 +82,14 @@ def test_exit_codes(tmp_path: Path, leaky: Path) -> None:
 
 
 def test_inputs_are_never_changed(tmp_path: Path, leaky: Path) -> None:
-    inputs = [leaky, CORPUS / "zeek" / "1000-requests-one-dropped-response.pcap.gz", CORPUS / "har" / "chrome.har"]
+    inputs = [leaky, corpus("zeek", "1000-requests-one-dropped-response.pcap.gz"), corpus("har", "chrome.har")]
     before = {p: (sha256(p), p.stat().st_mtime_ns, p.stat().st_size) for p in inputs}
     run("scan", *map(str, inputs), "-o", str(tmp_path / "out"), "--quiet")
     assert {p: (sha256(p), p.stat().st_mtime_ns, p.stat().st_size) for p in inputs} == before
 
 
 def test_same_inputs_give_byte_identical_findings_files(tmp_path: Path, leaky: Path) -> None:
-    inputs = [str(leaky), str(CORPUS / "ndpi" / "fuzz-2006-09-29-28586.pcap")]
+    inputs = [str(leaky), str(corpus("ndpi", "fuzz-2006-09-29-28586.pcap"))]
     run("scan", *inputs, "-o", str(tmp_path / "one"), "--quiet")
     run("scan", *inputs, "-o", str(tmp_path / "two"), "--quiet", "--jobs", "2")
     for name in ("findings.parquet", "findings.csv", "findings.jsonl"):
