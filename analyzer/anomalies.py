@@ -94,6 +94,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "HAR_MISSING_FIELD": ("info", "a HAR entry lacks a field; the value is left null, nothing is invented"),
     "HAR_BAD_FIELD": ("warning", "a HAR field has the wrong type or an unparsable value"),
     "HAR_TRUNCATED": ("warning", "the HAR file ends early; every complete entry before the cut was read"),
+    "HAR_BAD_JSON": ("warning", "the HAR's JSON is damaged mid-file; every complete entry before the damage was read"),
     "HAR_ENTRY_TOO_LARGE": ("warning", "a HAR entry passed max_har_entry_bytes and was skipped"),
     # --- log sources
     "LOG_BAD_LINE": ("warning", "a log line could not be parsed; the rest of the file was processed"),

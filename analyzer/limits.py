@@ -41,9 +41,10 @@ class Limits:
         " PDUs a device sends are small; past this a body is framed and skipped, never copied.",
     )
     max_response_body_prefix_bytes: int = _limit(
-        16 * KiB,
-        "The same for response bodies, which are most of a capture's bytes: header-echo pages and API answers"
-        " that repeat a number are small, so a shorter prefix keeps them.",
+        4 * KiB,
+        "The same for response bodies, which are most of a capture's bytes. Header-echo pages, the "
+        "response that proves a number reached a site, print the headers in their first few hundred "
+        "bytes; every byte kept is also searched, so a short prefix keeps detection cheap.",
     )
     max_decoded_body_bytes: int = _limit(
         128 * KiB,

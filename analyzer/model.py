@@ -86,6 +86,42 @@ class HttpMessage:
         return [value for raw, value in self.headers if raw.lower() == wanted]
 
 
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """Where a message came from, without its content: what a finding kept for later
+    (a digest matched at the end of the analysis) needs, and no more memory than that."""
+
+    message_id: int
+    source: str
+    source_kind: str
+    ts: int | None
+    direction: Direction
+    endpoints: Endpoints
+    frame_first: int | None
+    frame_last: int | None
+    har_entry: int | None
+    line: int | None
+    host: str | None
+    uri: str | None
+
+    @classmethod
+    def of(cls, msg: HttpMessage) -> MessageRef:
+        return cls(
+            msg.message_id,
+            msg.source,
+            msg.source_kind,
+            msg.ts,
+            msg.direction,
+            msg.endpoints,
+            msg.frame_first,
+            msg.frame_last,
+            msg.har_entry,
+            msg.line,
+            msg.host,
+            msg.uri,
+        )
+
+
 Severity = Literal["info", "warning", "error"]
 
 

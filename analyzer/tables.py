@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from analyzer.model import Anomaly, Finding, HttpMessage
+from analyzer.model import Anomaly, Finding, HttpMessage, MessageRef
 from analyzer.schema import ANOMALIES, FINDINGS, HEADERS, MESSAGES, arrow_schema, build_frame, to_arrow
 
 
@@ -168,7 +168,7 @@ class FindingColumns:
     def __init__(self) -> None:
         self.columns: dict[str, list[object]] = {c.name: [] for c in FINDINGS}
 
-    def add(self, msg: HttpMessage, finding: Finding) -> None:
+    def add(self, msg: HttpMessage | MessageRef, finding: Finding) -> None:
         f = self.columns
         ep = msg.endpoints
         for name, value in (

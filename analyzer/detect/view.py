@@ -13,6 +13,7 @@ import functools
 import json
 import re
 from collections.abc import Iterator
+from importlib import resources
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from analyzer.detect import catalog
@@ -116,6 +117,43 @@ def identity_word_positions(lowered: str, limit: int, keywords: tuple[str, ...] 
     return positions
 
 
+# What a header's name says about its value, decided once per distinct name (names
+# repeat across millions of messages): the rule that reads it, or none.
+IDENTITY, TOKEN, HEURISTIC, CONTEXT, SKIP, OTHER, COOKIE, SET_COOKIE, LOCATION = range(9)
+_TOKEN_KINDS = frozenset({Kind.TRACKING_TOKEN, Kind.OPAQUE_SUBSCRIBER_ID, Kind.ALIAS_MSISDN})
+# Headers other rules read with their own `where` (cookie, set-cookie, redirect).
+_HANDLED_ELSEWHERE = {"cookie": COOKIE, "set-cookie": SET_COOKIE, "location": LOCATION}
+
+
+@functools.cache
+def _non_identity_headers() -> frozenset[str]:
+    text = resources.files("analyzer").joinpath("data", "non_identity_headers.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+@functools.lru_cache(maxsize=8192)
+def header_class(name: str) -> tuple[int, CatalogEntry | None, tuple[Kind, str] | None]:
+    """(class, catalog row, heuristic guess) for a header name."""
+    entry = catalog.lookup(name)
+    if entry is not None:
+        if entry.kind in catalog.IDENTITY_KINDS:
+            return IDENTITY, entry, None
+        if entry.kind in _TOKEN_KINDS:
+            return TOKEN, entry, None
+        if entry.kind == Kind.NETWORK_CONTEXT:
+            return CONTEXT, entry, None
+        return OTHER, entry, None
+    lower = name.lower()
+    if lower in _HANDLED_ELSEWHERE:
+        return _HANDLED_ELSEWHERE[lower], None, None
+    if lower in _non_identity_headers():
+        return SKIP, None, None
+    guess = catalog.name_heuristic(name)
+    if guess is not None and guess[0] in catalog.IDENTITY_KINDS:
+        return HEURISTIC, None, guess
+    return OTHER, None, guess
+
+
 class MessageView:
     __slots__ = (
         "_body_fields",
@@ -131,7 +169,7 @@ class MessageView:
     def __init__(self, message: HttpMessage, max_decoded: int) -> None:
         self.message = message
         self.max_decoded = max_decoded
-        self._headers: list[tuple[str, str, CatalogEntry | None]] | None = None
+        self._headers: dict[int, list[tuple[str, str, CatalogEntry | None, tuple[Kind, str] | None]]] | None = None
         self._query: list[tuple[str, str]] | None = None
         self._cookies: list[tuple[str, str]] | None = None
         self._body_text: str | None = None
@@ -139,17 +177,19 @@ class MessageView:
         self._body_fields: list[tuple[str, str]] | None = None
 
     # ------------------------------------------------------------------ headers
-    @property
-    def headers(self) -> list[tuple[str, str, CatalogEntry | None]]:
+    def header_group(self, cls: int) -> list[tuple[str, str, CatalogEntry | None, tuple[Kind, str] | None]]:
+        """The headers of one class (IDENTITY, TOKEN, HEURISTIC, OTHER…), in wire order."""
         if self._headers is None:
-            lookup = catalog.lookup
-            self._headers = [(name, value, lookup(name)) for name, value in self.message.headers]
-        return self._headers
+            groups: dict[int, list[tuple[str, str, CatalogEntry | None, tuple[Kind, str] | None]]] = {}
+            for name, value in self.message.headers:
+                cls_, entry, guess = header_class(name)
+                groups.setdefault(cls_, []).append((name, value, entry, guess))
+            self._headers = groups
+        return self._headers.get(cls, [])
 
-    def header_values(self, lower_name: str) -> Iterator[str]:
-        for name, value in self.message.headers:
-            if name.lower() == lower_name:
-                yield value
+    def header_values(self, cls: int) -> Iterator[str]:
+        for _, value, _, _ in self.header_group(cls):
+            yield value
 
     # ------------------------------------------------------------------ URL
     @property
@@ -170,7 +210,7 @@ class MessageView:
     def cookies(self) -> list[tuple[str, str]]:
         if self._cookies is None:
             pairs = []
-            for value in self.header_values("cookie"):
+            for value in self.header_values(COOKIE):
                 for part in value.split(";"):
                     name, eq, val = part.strip().partition("=")
                     if eq:
@@ -180,14 +220,14 @@ class MessageView:
 
     def set_cookies(self) -> list[tuple[str, str]]:
         pairs = []
-        for value in self.header_values("set-cookie"):
+        for value in self.header_values(SET_COOKIE):
             name, eq, rest = value.partition("=")
             if eq:
                 pairs.append((name.strip(), rest.split(";", 1)[0].strip().strip('"')))
         return pairs
 
     def locations(self) -> list[str]:
-        return list(self.header_values("location"))
+        return list(self.header_values(LOCATION))
 
     # ------------------------------------------------------------------ body
     @property

@@ -423,13 +423,10 @@ class HttpParser:
         if header_end < 0:
             return False
         self.role = "client"
-        msg = ParsedMessage(
-            True,
-            *self._first_byte(),
-            method=method.decode("ascii"),
-            target=target.decode("utf-8", "backslashreplace") if target is not None else None,
-            version=version,
-        )
+        msg = ParsedMessage(True, *self._first_byte())
+        msg.method = method.decode("ascii")
+        msg.target = target.decode("utf-8", "backslashreplace") if target is not None else None
+        msg.version = version
         chunked, length = self._headers(msg, buf, line_end + 1, header_end)
         self._consume(header_end)
         self._msg = msg
@@ -460,14 +457,11 @@ class HttpParser:
         self.role = "server"
         status = int(match.group(2))
         reason = match.group(3)
-        msg = ParsedMessage(
-            False,
-            *self._first_byte(),
-            version="HTTP/" + match.group(1).decode(),
-            status=status,
-            reason=reason.decode("utf-8", "backslashreplace") if reason else "",
-            answers=self.requests[0][2] if self.requests else None,
-        )
+        msg = ParsedMessage(False, *self._first_byte())
+        msg.version = "HTTP/" + match.group(1).decode()
+        msg.status = status
+        msg.reason = reason.decode("utf-8", "backslashreplace") if reason else ""
+        msg.answers = self.requests[0][2] if self.requests else None
         chunked, length = self._headers(msg, buf, line_end + 1, header_end)
         self._consume(header_end)
         self._msg = msg

@@ -235,9 +235,10 @@ def _bare_entry(evidence: Evidence, ctx: HarContext, recorder: Recorder) -> Iter
 def _damaged(exc: Exception, evidence: Evidence, recorder: Recorder, index: int) -> None:
     """A cut (premature EOF) or a syntax error: the stream cannot go on past it."""
     reason = _json_error(exc)
-    where = "the file ends early" if "premature EOF" in reason else "the JSON is damaged"
+    cut = "premature EOF" in reason
+    where = "the file ends early" if cut else "the JSON is damaged"
     recorder.add(
-        "HAR_TRUNCATED",
+        "HAR_TRUNCATED" if cut else "HAR_BAD_JSON",
         f"{where} ({reason}, within the {READ_BYTES // 1024} KiB before byte {evidence.offset}); "
         f"the {index} complete entries before it were read",
         har_entry=index,

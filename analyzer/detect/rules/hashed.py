@@ -9,7 +9,6 @@ Watchlisted numbers are matched at once by the watchlist rule instead.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,16 +17,16 @@ import phonenumbers
 
 from analyzer.detect.context import MAX_VALUE_CHARS, Context
 from analyzer.detect.rule import Rule
-from analyzer.detect.view import MessageView
+from analyzer.detect.view import HEURISTIC, OTHER, TOKEN, MessageView
 from analyzer.detect.watchlist import digests_of, number_forms
-from analyzer.model import Finding, HttpMessage
+from analyzer.model import Finding, MessageRef
 
 DIGEST_TOKEN = re.compile(
     r"(?<![0-9A-Za-z+/_-])(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32}"
     r"|[A-Za-z0-9+/_-]{43}=?|[A-Za-z0-9+/_-]{27}=?|[A-Za-z0-9+/_-]{22}(?:==)?)(?![0-9A-Za-z+/_-])"
 )
-# Headers whose values are never a digest someone chose to send (and are long).
-_PLAIN_HEADERS = frozenset({"user-agent", "accept", "accept-language", "accept-encoding", "referer", "cookie", "host"})
+# Long headers every browser sends, never a digest someone chose to send.
+_BROWSER_HEADERS = frozenset({"user-agent", "referer", "accept", "accept-language", "accept-encoding", "origin"})
 # Digest-shaped tokens kept per input; random session ids have the same shape, so the
 # bound keeps a capture full of them from holding memory.
 MAX_DIGEST_CANDIDATES = 200_000
@@ -35,7 +34,7 @@ MAX_DIGEST_CANDIDATES = 200_000
 
 @dataclass(frozen=True, slots=True)
 class DigestCandidate:
-    message: HttpMessage  # without headers and body: only its provenance is needed
+    message: MessageRef
     where: str
     field: str
     token: str
@@ -55,11 +54,14 @@ class HashedNumberRule(Rule):
         msg = view.message
         if msg.direction != "request":
             return ()  # trackers send digests; pages that show one are not the leak
-        light: HttpMessage | None = None
+        ref: MessageRef | None = None
+        # Where a tracker puts a digest: headers that are not the browser's own, cookies,
+        # query parameters and the body. Only digest-shaped tokens are kept (see DIGEST_TOKEN).
         places = [
             ("header", name, value)
-            for name, value in msg.headers
-            if len(value) >= 22 and name.lower() not in _PLAIN_HEADERS
+            for group in (OTHER, HEURISTIC, TOKEN)
+            for name, value, _, _ in view.header_group(group)
+            if len(value) >= 22 and name.lower() not in _BROWSER_HEADERS
         ]
         places += [("cookie", name, value) for name, value in view.cookies if len(value) >= 22]
         places += [("query", name, value) for name, value in view.query if len(value) >= 22]
@@ -70,10 +72,9 @@ class HashedNumberRule(Rule):
                 if len(self.candidates) >= MAX_DIGEST_CANDIDATES:
                     self.dropped += 1
                     continue
-                if light is None:
-                    light = dataclasses.replace(msg, headers=(), body=b"")
-                token = m.group(0)
-                self.candidates.append(DigestCandidate(light, where, field, token, value[:MAX_VALUE_CHARS]))
+                if ref is None:
+                    ref = MessageRef.of(msg)
+                self.candidates.append(DigestCandidate(ref, where, field, m.group(0), value[:MAX_VALUE_CHARS]))
         return ()
 
 
@@ -91,7 +92,7 @@ def digest_table(numbers: Iterable[str]) -> dict[str, tuple[str, str, str]]:
     return table
 
 
-def match_digests(candidates: Iterable[DigestCandidate], numbers: Iterable[str]) -> list[tuple[HttpMessage, Finding]]:
+def match_digests(candidates: Iterable[DigestCandidate], numbers: Iterable[str]) -> list[tuple[MessageRef, Finding]]:
     """Findings for every candidate token that is a digest of one of `numbers`."""
     table = digest_table(numbers)
     out = []

@@ -3,15 +3,13 @@ any other header value."""
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable
-from importlib import resources
 
-from analyzer.detect.catalog import IDENTITY_KINDS, Kind, name_heuristic
+from analyzer.detect.catalog import Kind
 from analyzer.detect.context import Context
 from analyzer.detect.rule import Rule
-from analyzer.detect.view import MessageView
+from analyzer.detect.view import HEURISTIC, IDENTITY, OTHER, TOKEN, MessageView
 from analyzer.model import Finding
 
 # A value worth tokenising when no name says what it is: a long digit run, or a token long
@@ -19,15 +17,7 @@ from analyzer.model import Finding
 CANDIDATE = re.compile(r"\d{7}|[A-Za-z0-9+/=_-]{12}")
 # OMA MMS addressing: `+491726101004/TYPE=PLMN` names a subscriber number outright.
 MMS_ADDRESS = re.compile(r"(\+?\d{7,15})/TYPE=PLMN", re.IGNORECASE)
-# Headers whose values other rules read with their own `where`.
-HANDLED_ELSEWHERE = frozenset({"cookie", "set-cookie", "location"})
 UNVALIDATED_NUMBER = re.compile(r"\+?\d{7,15}")
-
-
-@functools.cache
-def non_identity_headers() -> frozenset[str]:
-    text = resources.files("analyzer").joinpath("data", "non_identity_headers.txt").read_text(encoding="utf-8")
-    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
 def _expect(kind: Kind) -> str:
@@ -41,14 +31,19 @@ class HeaderCatalogRule(Rule):
 
     def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
         mid = view.message.message_id
-        for name, value, entry in view.headers:
-            if entry is None or entry.kind not in IDENTITY_KINDS:
-                continue
-            cue = f"catalog-{entry.evidence}"
+        for name, value, entry, _ in view.header_group(IDENTITY):
+            assert entry is not None
             operators = "/".join(entry.operators[:3]) or "no operator named"
             why = f"known {entry.kind} header {entry.name} ({entry.evidence}; {operators})"
             found = ctx.findings_in(
-                mid, value, where="header", field=name, expect=_expect(entry.kind), cue=cue, why=why, rule=self.id
+                mid,
+                value,
+                where="header",
+                field=name,
+                expect=_expect(entry.kind),
+                cue=f"catalog-{entry.evidence}",
+                why=why,
+                rule=self.id,
             )
             if found:
                 yield from found
@@ -78,12 +73,8 @@ class HeaderNameHeuristicRule(Rule):
 
     def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
         mid = view.message.message_id
-        for name, value, entry in view.headers:
-            if entry is not None:
-                continue
-            guess = name_heuristic(name)
-            if guess is None or guess[0] not in IDENTITY_KINDS:
-                continue
+        for name, value, _, guess in view.header_group(HEURISTIC):
+            assert guess is not None
             yield from ctx.findings_in(
                 mid,
                 value,
@@ -103,15 +94,9 @@ class HeaderValueRule(Rule):
 
     def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
         mid = view.message.message_id
-        skip = non_identity_headers()
-        for name, value, entry in view.headers:
-            lower = name.lower()
-            if lower in skip or lower in HANDLED_ELSEWHERE or not CANDIDATE.search(value):
+        for name, value, entry, _ in (*view.header_group(OTHER), *view.header_group(TOKEN)):
+            if not CANDIDATE.search(value):
                 continue
-            if entry is not None and (entry.kind in IDENTITY_KINDS or entry.kind == Kind.NETWORK_CONTEXT):
-                continue  # the catalog rule reads it; network context holds IPs and charging ids
-            if entry is None and (guess := name_heuristic(name)) is not None and guess[0] in IDENTITY_KINDS:
-                continue  # the heuristic rule reads it
             for m in MMS_ADDRESS.finditer(value):
                 yield from ctx.findings_in(
                     mid,
@@ -136,7 +121,7 @@ class HeaderValueRule(Rule):
                     why=f"in {entry.name}, a {entry.kind} header that may hold the number",
                     rule=self.id,
                 )
-            else:
+            elif entry is None or entry.kind not in (Kind.TRACKING_TOKEN,):
                 yield from ctx.findings_in(
                     mid,
                     value,

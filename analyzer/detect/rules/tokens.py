@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from analyzer.detect.catalog import Evidence, Kind
 from analyzer.detect.context import MAX_VALUE_CHARS, Context
 from analyzer.detect.rule import Rule
-from analyzer.detect.view import MessageView
+from analyzer.detect.view import TOKEN, MessageView
 from analyzer.model import Finding
 
 TOKEN_KINDS = {
@@ -30,9 +30,8 @@ class TrackingTokenRule(Rule):
 
     def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
         mid = view.message.message_id
-        for name, value, entry in view.headers:
-            if entry is None or entry.kind not in TOKEN_KINDS:
-                continue
+        for name, value, entry, _ in view.header_group(TOKEN):
+            assert entry is not None
             token = value.strip()
             if len(token) < MIN_TOKEN_CHARS or token.lower() in ("unknown", "undefined", "null"):
                 continue
