@@ -10,6 +10,7 @@ from analyzer.api import Options, analyze
 from analyzer.errors import InputAccessError, InputError, InputFormatError, LineidError, UsageError
 from analyzer.limits import Limits
 from analyzer.model import Anomaly, Endpoints, Finding, HttpMessage
+from analyzer.timeline import ExposureWindows, HeaderDiff, TrustedHosts, diff
 
 __version__ = "0.1.0"
 
@@ -17,7 +18,9 @@ __all__ = [
     "Analysis",
     "Anomaly",
     "Endpoints",
+    "ExposureWindows",
     "Finding",
+    "HeaderDiff",
     "HttpMessage",
     "InputAccessError",
     "InputError",
@@ -25,7 +28,9 @@ __all__ = [
     "Limits",
     "LineidError",
     "Options",
+    "TrustedHosts",
     "UsageError",
     "__version__",
     "analyze",
+    "diff",
 ]

@@ -10,8 +10,14 @@ import pandas as pd
 from analyzer.schema import concat
 from analyzer.tables import anomalies_frame
 
+from analyzer.timeline import methods as timeline
+
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from analyzer.api import InputResult, Options
+    from analyzer.timeline.hosts import TrustedSpec
+    from analyzer.timeline.onset import ExposureWindows
 
 INPUT_COLUMNS = ("index", "path", "format", "compression", "size", "status", "error", "messages", "findings")
 
@@ -72,6 +78,29 @@ class Analysis:
             columns=list(INPUT_COLUMNS),
         )
         return cls(messages, headers, findings, anomalies, inputs, options)
+
+    # ------------------------------------------------------------------ the questions
+    def exposures(self) -> pd.DataFrame:
+        """One row per identifier: first and last seen, messages, hosts, fields, sources."""
+        return timeline.exposures(self)
+
+    def recipients(self) -> pd.DataFrame:
+        """One row per destination host and server IP: identifiers received, first and last time."""
+        return timeline.recipients(self)
+
+    def daily(self, freq: str = "D") -> pd.DataFrame:
+        """Per period (any pandas frequency): requests, those carrying identifiers, their share."""
+        return timeline.daily(self, freq)
+
+    def onset(self, trusted_hosts: TrustedSpec = None, **options: Any) -> ExposureWindows:
+        """When identifiers started and stopped flowing to hosts outside `trusted_hosts`."""
+        return timeline.onset(self, trusted_hosts, **options)
+
+    def plot_timeline(self, **options: Any) -> Figure:
+        return timeline.plot_timeline(self, **options)
+
+    def plot_heatmap(self, **options: Any) -> Figure:
+        return timeline.plot_heatmap(self, **options)
 
     @property
     def failed_inputs(self) -> pd.DataFrame:

@@ -14,6 +14,7 @@ classified, and where confidence is decided from how strong the field's cue is:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -23,6 +24,11 @@ from analyzer.detect.decoders import Decoder
 from analyzer.detect.numbers import Identified
 from analyzer.model import Finding
 
+# A value worth tokenising: a run of digits as long as the shortest number, or a token
+# long enough to hide one encoded (hex, base64, percent).
+CANDIDATE = re.compile(r"\d{7}|[A-Za-z0-9+/=_%-]{12}")
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+HYPHENATED_IMEI = re.compile(r"\b\d{8}-\d{6}-\d{1,2}\b")
 # Values longer than this are cut in the `value` column (the identifier is always whole);
 # a finding points at frames where the full value can be read.
 MAX_VALUE_CHARS = 512
@@ -64,6 +70,14 @@ class Context:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
+        if not CANDIDATE.search(value):
+            return ()
+        if "-" in value:
+            # A UUID's groups are not numbers (a last group of 12 digits looks like one);
+            # Nokia writes IMEIs hyphenated (AABBBBBB-CCCCCC-EE).
+            value = UUID.sub(" ", value)
+            if expect in ("imei", "imeisv"):
+                value = HYPHENATED_IMEI.sub(lambda m: m.group(0).replace("-", ""), value)
         found: list[Reading] = []
         seen: set[str] = set()
         url_decoder = next((d for d in self.decoders if d.encoding == "url"), None)
@@ -114,9 +128,15 @@ class Context:
         for reading in self.readings(value, expect):
             found = reading.found
             confidence = CONFIDENCE_OF_CUE[cue]
-            if found.kind != (expect or found.kind) and confidence == "high":
-                confidence = "medium"  # an IMSI where a number was expected: real, but the name misleads
             how = found.note if reading.encoding == "plain" else f"{reading.encoding}-encoded, {found.note}"
+            if confidence == "high":
+                if found.kind != (expect or found.kind) and not (found.kind == "imei" and expect == "imeisv"):
+                    confidence = "medium"  # an IMSI where a number was expected: real, but the name misleads
+                elif found.kind == "msisdn" and not found.mobile and found.note.startswith("E.164 without +"):
+                    # The digits read as another country's fixed line: perhaps a national
+                    # number (FortiOS's example x-up-calling-line-id=6044301297 is Vancouver).
+                    confidence = "medium"
+                    how += "; not a mobile range, perhaps a national number (give region=)"
             out.append(
                 Finding(
                     message_id=message_id,

@@ -46,6 +46,10 @@ class Base64Decoder(Decoder):
     description = "base64 (standard or URL-safe) of a number's digits"
 
     def decode(self, token: str) -> str | None:
+        # Base64 of ASCII digits (0x30-0x39) begins every 4-character group with M, N or O
+        # ('+', 0x2B, gives K): a test that rejects almost every other token at once.
+        if token[0] not in "KMNO" or any(c not in "MNO" for c in token[4::4]):
+            return None
         if not _BASE64.fullmatch(token) or token.isdigit():
             return None
         padded = token + "=" * (-len(token) % 4)

@@ -70,8 +70,13 @@ def luhn_ok(digits: str) -> bool:
 
 
 @functools.lru_cache(maxsize=CLASSIFY_CACHE_SIZE)
-def phone_number(token: str, region: str | None = None) -> Identified | None:
-    """A valid phone number read from `token` (digits, maybe with + or 00), or None."""
+def phone_number(token: str, region: str | None = None, possible: bool = False) -> Identified | None:
+    """A valid phone number read from `token` (digits, maybe with + or 00), or None.
+
+    possible: also accept a number whose length fits its country's plan although
+    libphonenumber lists no such range (a new range, or the UK's 07700 900xxx drama
+    range): right for a field whose name already says it holds a number.
+    """
     plus = token.startswith("+")
     digits = token[1:] if plus else token
     if not digits.isdigit() or not digits.isascii():
@@ -89,6 +94,11 @@ def phone_number(token: str, region: str | None = None) -> Identified | None:
             readings.append((digits, region, f"national ({region}) without trunk prefix"))
     if digits.startswith("820"):  # Korea: 82 + 0 + national, the trunk zero kept (KTF handsets)
         readings.append(("+82" + digits[3:], None, "E.164 with Korea's trunk 0 kept"))
+    if region:
+        # With a region the analyst told us where the numbers are from: a national
+        # reading that is valid wins over reading the same digits as another country's
+        # E.164 (a US 951… is not Myanmar's +95).
+        readings.sort(key=lambda reading: reading[1] is None)
     for text, reading_region, note in readings:
         try:
             number = phonenumbers.parse(text, reading_region)
@@ -99,15 +109,31 @@ def phone_number(token: str, region: str | None = None) -> Identified | None:
         kind = phonenumbers.number_type(number)
         if kind == PhoneNumberType.UNKNOWN:
             continue
-        return Identified(
-            kind="msisdn",
-            identifier=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
-            country=phonenumbers.region_code_for_number(number),
-            carrier=carrier.name_for_number(number, "en") or None,
-            mobile=kind in MOBILE_TYPES,
-            note=note,
-        )
+        return _identified(number, kind, note)
+    if possible:
+        for text, reading_region, note in readings:
+            try:
+                number = phonenumbers.parse(text, reading_region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_possible_number(number) and phonenumbers.region_code_for_number(number):
+                return _identified(
+                    number,
+                    PhoneNumberType.UNKNOWN,
+                    f"{note}; a possible number whose range libphonenumber does not list",
+                )
     return None
+
+
+def _identified(number: phonenumbers.PhoneNumber, kind: int, note: str) -> Identified:
+    return Identified(
+        kind="msisdn",
+        identifier=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        country=phonenumbers.region_code_for_number(number),
+        carrier=carrier.name_for_number(number, "en") or None,
+        mobile=kind in MOBILE_TYPES,
+        note=note,
+    )
 
 
 @functools.lru_cache(maxsize=CLASSIFY_CACHE_SIZE)
@@ -161,7 +187,7 @@ def classify(token: str, *, expect: str | None, region: str | None) -> Identifie
         return None
     if not token.startswith(("+", "00")) and looks_like_epoch(digits):
         return None
-    number = phone_number(token, region)
+    number = phone_number(token, region, expect == "msisdn")
     if number is not None and (expect == "msisdn" or number.mobile):
         return number
     if len(digits) == 15:

@@ -5,10 +5,12 @@ A rule has an `id`, a one-line `description`, the `surfaces` it reads, and
 plaso's parser manager does), so a rule can never shadow another by accident.
 
 Selection (`--rules` / `rules=`): a comma-separated list applied left to right, starting
-from nothing: `all`, an id, or a surface name (`header`, `query`, `body`, …) adds; a
+from no rule: `all`, an id, or a surface name (`header`, `query`, `body`, …) adds; a
 leading `-` removes. `all,-tracking-token` is every rule but one; `header-catalog,watchlist`
-just those two. Decoders (`decode-hex`, `decode-base64`, `decode-url`) are selected the
-same way.
+just those two. When a name is both a rule id and a surface (`cookie`, `set-cookie`,
+`redirect`), it is the rule. Decoders (`decode-hex`, `decode-base64`, `decode-url`) are all
+on unless the expression names one without a `-` (then only those named are on) or
+removes them (`-decode-hex`, `-all`): picking rules does not silently turn decoding off.
 """
 
 from __future__ import annotations
@@ -62,8 +64,10 @@ class Registry:
         everything = [*self.rules, *self.decoders]
         if expression is None or not expression.strip():
             return list(self.rules.values()), list(self.decoders)
-        chosen: set[str] = set()
-        for raw in expression.split(","):
+        terms = [t.strip() for t in expression.split(",") if t.strip()]
+        names_a_decoder = any(t in self.decoders for t in terms)
+        chosen: set[str] = set() if names_a_decoder else set(self.decoders)
+        for raw in terms:
             term = raw.strip()
             if not term:
                 continue

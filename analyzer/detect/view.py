@@ -61,6 +61,9 @@ NUMBER_FIELD_NAMES = frozenset(
         "sourceaddr",
     }
 )
+# Characters of a compressed response body decoded for searching (its kept prefix may
+# inflate to far more; what an echo page prints is at its top).
+RESPONSE_TEXT_CHARS = 16 * 1024
 # JSON and form documents deeper or larger than this are not walked further: a hostile body
 # cannot make detection slow.
 MAX_BODY_FIELDS = 2000
@@ -162,6 +165,7 @@ class MessageView:
         "_cookies",
         "_headers",
         "_query",
+        "_worth",
         "max_decoded",
         "message",
     )
@@ -174,6 +178,7 @@ class MessageView:
         self._cookies: list[tuple[str, str]] | None = None
         self._body_text: str | None = None
         self._body_lower: str | None = None
+        self._worth: bool | None = None
         self._body_fields: list[tuple[str, str]] | None = None
 
     # ------------------------------------------------------------------ headers
@@ -237,9 +242,12 @@ class MessageView:
             msg = self.message
             body = msg.body
             if body and msg.content_encoding:
+                # A response is searched near its top only (an echo page prints the headers
+                # first): decoding more of it would cost time for nothing.
+                limit = self.max_decoded if msg.direction == "request" else min(self.max_decoded, RESPONSE_TEXT_CHARS)
                 # On failure the raw bytes are read: an echo page may be sent uncompressed.
                 with contextlib.suppress(BodyDecodeError):
-                    body, _ = decode_content(body, msg.content_encoding, self.max_decoded)
+                    body, _ = decode_content(body, msg.content_encoding, limit)
             self._body_text = body.decode("utf-8", "replace") if body else ""
         return self._body_text
 
@@ -253,12 +261,15 @@ class MessageView:
     @property
     def body_worth_reading(self) -> bool:
         """Request bodies always; response bodies only when they name an identity."""
-        if not self.message.body:
-            return False
-        if self.message.direction == "request":
-            return True
-        lowered = self.body_lower
-        return any(keyword in lowered for keyword in STRONG_KEYWORDS)
+        if self._worth is None:
+            if not self.message.body:
+                self._worth = False
+            elif self.message.direction == "request":
+                self._worth = True
+            else:
+                lowered = self.body_lower
+                self._worth = any(keyword in lowered for keyword in STRONG_KEYWORDS)
+        return self._worth
 
     @property
     def body_lower(self) -> str:

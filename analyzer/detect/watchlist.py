@@ -21,7 +21,7 @@ import phonenumbers
 from analyzer.errors import UsageError
 
 # A run of digits with the separators people write numbers with.
-SEPARATED_DIGITS = re.compile(r"\+?\d[\d \t().\-]{5,24}\d")
+SEPARATED_DIGITS = re.compile(r"\+?\d[\d \t().\-]{5,26}\d")
 _SEPARATORS = re.compile(r"[ \t().\-]")
 
 
@@ -114,8 +114,13 @@ class Watchlist:
                 value = token.rsplit("=", 1)[1] or token.rstrip("=").rsplit("=", 1)[-1]
                 if value and (m := table.get(value)) is not None:
                     hits.append((value, m))
+        if "/" in text:  # a path or an MMS address: '/' separates there, not base64
+            for token in re.split(r"[^0-9A-Za-z+=_-]+", text):
+                if token and (m := table.get(token)) is not None:
+                    hits.append((token, m))
         for run in SEPARATED_DIGITS.findall(text):
-            digits = _SEPARATORS.sub("", run)
+            # "+44 (0)7400 123456": the trunk zero written in brackets after the country code.
+            digits = _SEPARATORS.sub("", run.replace("(0)", ""))
             if digits != run and (m := table.get(digits)) is not None:
                 hits.append((run, m))
         return hits

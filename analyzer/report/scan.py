@@ -175,35 +175,27 @@ def _write_outputs(
 
 def report_tables(analysis: Analysis, trusted_hosts: Sequence[str]) -> dict[str, Any]:
     """The summaries the report shows: per identifier, per site, the exposure window, the chart."""
-    findings = analysis.findings
-    exposures = (
-        findings.groupby("identifier", observed=True, sort=True)
-        .agg(
-            kind=("kind", "first"),
-            first_seen=("ts", "min"),
-            last_seen=("ts", "max"),
-            messages=("message_id", "nunique"),
-            hosts=("host", "nunique"),
-            fields=("field", lambda s: sorted(set(map(str, s)))),
-        )
-        .reset_index()
-    )
-    recipients = (
-        findings.groupby("host", observed=True, sort=True, dropna=False)
-        .agg(
-            server_ips=("server_ip", lambda s: sorted(set(map(str, s.dropna())))),
-            identifiers=("identifier", "nunique"),
-            first_seen=("ts", "min"),
-            last_seen=("ts", "max"),
-        )
-        .reset_index()
+    trusted = list(trusted_hosts) or None
+    windows = analysis.onset(trusted_hosts=trusted) if len(analysis.messages) else None
+    if windows is None or not len(windows):
+        reading = "no exposure window found" if windows is not None else "not determined (no messages)"
+        shown = pd.DataFrame()
+    else:
+        reading = str(windows)
+        if not trusted:
+            reading += " (no --trusted-hosts given: legitimate partners count as exposure too)"
+        shown = windows[["start", "end", "requests", "identified", "identifiers", "hosts", "confidence"]]
+    chart = (
+        analysis.plot_timeline(windows=windows if windows is not None else None, trusted_hosts=trusted)
+        if len(analysis.findings)
+        else None
     )
     return {
-        "exposures": exposures,
-        "recipients": recipients,
-        "windows": pd.DataFrame(),
-        "window_text": "not determined",
-        "chart": None,
+        "exposures": analysis.exposures(),
+        "recipients": analysis.recipients(),
+        "windows": shown,
+        "window_text": reading,
+        "chart": chart,
     }
 
 

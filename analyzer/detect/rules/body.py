@@ -23,8 +23,9 @@ NUMBER_IN_TEXT = re.compile(r"(?<![\d+])\+?\d{7,16}(?!\d)")
 NAME_CHARS = re.compile(r"[\w.-]{1,60}")
 NOT_NAME = re.compile(r"[^\w.-]")
 # What may stand between a printed name and its value: `name: v`, `name=v`, `"name": "v"`,
-# `<td>name</td><td>v`, `<dt>name</dt><dd>v`, `HTTP_NAME => v`.
-VALUE_AFTER_NAME = re.compile(r"(?:[\s\"':=>]|<[^<>]{0,40}>){1,12}?(\+?\d{7,16})(?!\d)")
+# `<td>name</td><td>v`, `<dt>name</dt><dd>v`, PHP's print_r `[HTTP_NAME] => v` and
+# phpinfo's `_SERVER["HTTP_NAME"]</td><td class="v">v`.
+VALUE_AFTER_NAME = re.compile(r"(?:[\s\"':=>\]\[]|<[^<>]{0,40}>){1,12}?(\+?\d{7,16})(?!\d)")
 # Identity words looked at per body, and bare numbers per request body: a body that is a
 # list of ten thousand numbers is not ten thousand leaks, and must not cost that much.
 MAX_TEXT_CANDIDATES = 200

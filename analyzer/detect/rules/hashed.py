@@ -17,7 +17,7 @@ import phonenumbers
 
 from analyzer.detect.context import MAX_VALUE_CHARS, Context
 from analyzer.detect.rule import Rule
-from analyzer.detect.view import HEURISTIC, OTHER, TOKEN, MessageView
+from analyzer.detect.view import HEURISTIC, IDENTITY, OTHER, TOKEN, MessageView
 from analyzer.detect.watchlist import digests_of, number_forms
 from analyzer.model import Finding, MessageRef
 
@@ -59,7 +59,7 @@ class HashedNumberRule(Rule):
         # query parameters and the body. Only digest-shaped tokens are kept (see DIGEST_TOKEN).
         places = [
             ("header", name, value)
-            for group in (OTHER, HEURISTIC, TOKEN)
+            for group in (OTHER, HEURISTIC, TOKEN, IDENTITY)
             for name, value, _, _ in view.header_group(group)
             if len(value) >= 22 and name.lower() not in _BROWSER_HEADERS
         ]
