@@ -54,22 +54,23 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 def timesketch_records(findings: pd.DataFrame) -> list[dict[str, object]]:
     """Timesketch's JSONL import wants `message`, `datetime` and `timestamp_desc`."""
+    ts = findings["ts"]
+    known = ts.notna().to_numpy(dtype=bool)
+    iso = ts.dt.strftime(ISO_NS).astype(object).where(known, None).tolist()
+    micros = (ts.to_numpy(dtype="datetime64[ns]").view("int64") // 1000).tolist()
+    rest = findings.drop(columns="ts")
+    cells = rest.astype(object).where(rest.notna().to_numpy(dtype=bool), None)
     records = []
-    for row in findings.to_dict(orient="records"):
-        ts = row["ts"]
+    for row, when, micro, seen in zip(cells.to_dict(orient="records"), iso, micros, known.tolist(), strict=True):
         record: dict[str, object] = {
             "message": f"{row['kind']} {row['identifier']} in {row['where']} {row['field']!r} "
-            f"of an HTTP {row['direction']} to {row['host'] if not pd.isna(row['host']) else row['server_ip']}",
-            "datetime": ts.strftime(ISO_NS) if not pd.isna(ts) else None,
-            "timestamp": int(ts.value // 1000) if not pd.isna(ts) else None,
+            f"of an HTTP {row['direction']} to {row['host'] if row['host'] is not None else row['server_ip']}",
+            "datetime": when,
+            "timestamp": micro if seen else None,
             "timestamp_desc": f"HTTP {row['direction']} seen",
         }
         for key, value in row.items():
-            if key == "ts":
-                continue
-            record[str(key)] = (
-                None if _missing(value) else (value if isinstance(value, (int, float, str)) else str(value))
-            )
+            record[str(key)] = value if value is None or isinstance(value, (int, float, str)) else str(value)
         records.append(record)
     return records
 
@@ -79,10 +80,3 @@ def write_jsonl(findings: pd.DataFrame, path: Path) -> None:
         for record in timesketch_records(findings):
             out.write(json.dumps(record, ensure_ascii=False, sort_keys=False))
             out.write("\n")
-
-
-def _missing(value: object) -> bool:
-    try:
-        return bool(pd.isna(value))  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return False

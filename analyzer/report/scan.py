@@ -32,6 +32,7 @@ from analyzer.analysis import Analysis
 from analyzer.api import InputResult, Options, hashed_findings, read_input
 from analyzer.errors import InputError, UsageError
 from analyzer.redact import redactor
+from analyzer.report.chart import UNIT_NAMES, bin_for_span, timeline_svg
 from analyzer.report.exports import redact_findings, write_csv, write_jsonl, write_parquet
 from analyzer.schema import CONFIDENCE_LEVELS, from_arrow
 from analyzer.tables import ParquetSink
@@ -185,11 +186,12 @@ def report_tables(analysis: Analysis, trusted_hosts: Sequence[str]) -> dict[str,
         if not trusted:
             reading += " (no --trusted-hosts given: legitimate partners count as exposure too)"
         shown = windows[["start", "end", "requests", "identified", "identifiers", "hosts", "confidence"]]
-    chart = (
-        analysis.plot_timeline(windows=windows if windows is not None else None, trusted_hosts=trusted)
-        if len(analysis.findings)
-        else None
-    )
+    chart = None
+    if len(analysis.findings) and analysis.messages["ts"].notna().any():
+        times = analysis.messages["ts"].dropna()
+        freq = bin_for_span(times.min(), times.max())
+        title = f"Exposure: {reading}" if windows is not None and len(windows) else "Requests carrying identifiers"
+        chart = (timeline_svg(analysis.daily(freq), windows, with_all=True, title=title), UNIT_NAMES.get(freq, freq))
     return {
         "exposures": analysis.exposures(),
         "recipients": analysis.recipients(),

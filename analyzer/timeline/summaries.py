@@ -16,7 +16,7 @@ from pandas.tseries.frequencies import to_offset
 from pandas.tseries.offsets import Tick
 
 from analyzer.schema import CONFIDENCE_DTYPE, STRING, TIMESTAMP
-from analyzer.timeline.frames import FINDINGS_NEEDS, as_list, request_findings, requests_table, require
+from analyzer.timeline.frames import FINDINGS_NEEDS, distinct_lists, request_findings, requests_table, require
 
 # column → dtype; "object" columns hold sorted lists of str.
 EXPOSURES: dict[str, Any] = {
@@ -84,12 +84,11 @@ def exposures(findings: pd.DataFrame) -> pd.DataFrame:
         findings=("message_id", "size"),
         flows=("flow_id", "nunique"),
         hosts=("host", "nunique"),
-        host_list=("host", as_list),
-        fields=("field", as_list),
-        surfaces=("where", as_list),
-        sources=("source", as_list),
         confidence=("confidence", "max"),
     )
+    codes = groups.ngroup().to_numpy()
+    for name, column in (("host_list", "host"), ("fields", "field"), ("surfaces", "where"), ("sources", "source")):
+        frame[name] = distinct_lists(codes, f[column], len(frame))
     frame.index.names = ["identifier", "kind"]
     frame = frame.reset_index().sort_values(["first_seen", "identifier"], kind="stable", na_position="last")
     return typed(frame.reset_index(drop=True), EXPOSURES)
@@ -110,9 +109,10 @@ def recipients(findings: pd.DataFrame) -> pd.DataFrame:
         findings=("message_id", "size"),
         first_seen=("ts", "min"),
         last_seen=("ts", "max"),
-        kinds=("kind", as_list),
-        fields=("field", as_list),
     )
+    codes = groups.ngroup().to_numpy()
+    frame["kinds"] = distinct_lists(codes, f["kind"], len(frame))
+    frame["fields"] = distinct_lists(codes, f["field"], len(frame))
     frame.index.names = ["host", "server_ip"]
     frame = frame.reset_index()
     # A finding without a Host (an MMS PDU, a bare IP) sorts as "": NaN cannot be compared.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -92,3 +93,12 @@ def test_recipients_with_a_finding_without_host() -> None:
     result = analyzer.analyze([corpus("ndpi", "fuzz-2006-09-29-28586.pcap")])
     rows = result.recipients()
     assert len(rows) >= 1 and rows["host"].isna().any()
+
+
+def test_distinct_lists_sorts_and_dedupes_per_group_and_leaves_empty_groups_empty() -> None:
+    from analyzer.timeline.frames import distinct_lists
+
+    codes = np.array([2, 0, 2, 2, 0, 0])
+    values = pd.Series(["b", None, "a", "b", "z", "y"], dtype="string")
+    assert distinct_lists(codes, values, 4) == [["y", "z"], [], ["a", "b"], []]
+    assert distinct_lists(np.array([], dtype=int), pd.Series([], dtype=object), 2) == [[], []]
