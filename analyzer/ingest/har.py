@@ -42,6 +42,8 @@ SNIFF_BYTES = 1024 * 1024
 # ijson's own default: small enough that a too-large entry is noticed within 64 KiB of
 # its limit, large enough that the C parser spends its time parsing, not being called.
 READ_BYTES = 64 * 1024
+# Bytes kept from the end of what was read, to tell a cut file from a damaged one.
+TAIL_BYTES = 64
 # Top-level keys of an entry object (HAR 1.2 §entries); one of them first means a bare entry.
 ENTRY_KEYS = frozenset(
     {"startedDateTime", "time", "request", "response", "cache", "timings", "serverIPAddress", "connection", "pageref"}
@@ -62,15 +64,25 @@ PORT_AS_CONNECTION = ("Firefox", "Firebug")
 class _Reader:
     """The file-like face ijson reads: `read(n)` over the Evidence, BOM already skipped."""
 
-    __slots__ = ("evidence",)
+    __slots__ = ("evidence", "tail")
 
     def __init__(self, evidence: Evidence) -> None:
         self.evidence = evidence
+        self.tail = b""  # the last bytes read: does the file end where a document can?
 
     def read(self, n: int = READ_BYTES) -> bytes:
         # ijson calls read(0) to learn whether the stream gives bytes or text: it must
         # consume nothing.
-        return self.evidence.read(n) if n >= 0 else self.evidence.read(READ_BYTES)
+        data = self.evidence.read(n) if n >= 0 else self.evidence.read(READ_BYTES)
+        if data:
+            self.tail = (self.tail + data)[-TAIL_BYTES:]
+        return data
+
+    def cut_short(self) -> bool:
+        """The file ends before its document does: everything is read and the last byte
+        is not the closing brace. yajl calls a cut inside a token (`"ssl": -`) a lexical
+        error, not a premature EOF."""
+        return not self.evidence.read(1) and not self.tail.rstrip().endswith(b"}")
 
 
 @dataclass(slots=True)
@@ -188,7 +200,7 @@ def messages_from_har(
         except StopIteration:
             break
         except ijson.JSONError as exc:
-            _damaged(exc, evidence, recorder, index)
+            _damaged(exc, reader, recorder, index)
             return
         # Bytes read since the previous entry: the entry's size to within one read block.
         # ijson has built it by now; checking here at least keeps a giant entry's fields
@@ -211,10 +223,11 @@ def messages_from_har(
 def _bare_entry(evidence: Evidence, ctx: HarContext, recorder: Recorder) -> Iterator[HttpMessage]:
     """A file holding one entry object, without `log` around it: entry 0."""
     start = evidence.offset
+    reader = _Reader(evidence)
     try:
-        raw = next(ijson.items(_Reader(evidence), "", buf_size=READ_BYTES))
+        raw = next(ijson.items(reader, "", buf_size=READ_BYTES))
     except ijson.JSONError as exc:
-        _damaged(exc, evidence, recorder, 0)
+        _damaged(exc, reader, recorder, 0)
         return
     except StopIteration:  # pragma: no cover - the sniff saw a top-level object
         return
@@ -232,10 +245,11 @@ def _bare_entry(evidence: Evidence, ctx: HarContext, recorder: Recorder) -> Iter
     yield from entry_messages(raw, 0, ctx)
 
 
-def _damaged(exc: Exception, evidence: Evidence, recorder: Recorder, index: int) -> None:
+def _damaged(exc: Exception, reader: _Reader, recorder: Recorder, index: int) -> None:
     """A cut (premature EOF) or a syntax error: the stream cannot go on past it."""
+    evidence = reader.evidence
     reason = _json_error(exc)
-    cut = "premature EOF" in reason
+    cut = "premature EOF" in reason or reader.cut_short()
     where = "the file ends early" if cut else "the JSON is damaged"
     recorder.add(
         "HAR_TRUNCATED" if cut else "HAR_BAD_JSON",
