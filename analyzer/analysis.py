@@ -19,7 +19,20 @@ if TYPE_CHECKING:
     from analyzer.timeline.hosts import TrustedSpec
     from analyzer.timeline.onset import ExposureWindows
 
-INPUT_COLUMNS = ("index", "path", "format", "compression", "size", "status", "error", "messages", "findings")
+# One row per input: how it was read, its SHA-256 (of the bytes as stored, compressed or
+# not: what an examiner hashes), and how many messages and findings it gave.
+INPUT_COLUMNS = (
+    "index",
+    "path",
+    "format",
+    "compression",
+    "size",
+    "sha256",
+    "status",
+    "error",
+    "messages",
+    "findings",
+)
 
 
 class Analysis:
@@ -68,9 +81,10 @@ class Analysis:
                     "format": r.format,
                     "compression": r.compression,
                     "size": r.size,
+                    "sha256": r.sha256,
                     "status": r.status,
                     "error": r.error,
-                    "messages": 0 if r.messages is None else len(r.messages),
+                    "messages": r.message_count,
                     "findings": 0 if r.findings is None else len(r.findings),
                 }
                 for r in results

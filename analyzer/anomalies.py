@@ -98,6 +98,15 @@ CODES: dict[str, tuple[Severity, str]] = {
     "HAR_ENTRY_TOO_LARGE": ("warning", "a HAR entry passed max_har_entry_bytes and was skipped"),
     # --- log sources
     "LOG_BAD_LINE": ("warning", "a log line could not be parsed; the rest of the file was processed"),
+    "LOG_BAD_FIELD": ("warning", "a field of a log line had an unparsable value; it was left null"),
+    "LOG_FIELD_IGNORED": ("info", "a log field that is not part of an HTTP message was not read (once per file)"),
+    "LOG_RECORDS_SKIPPED": ("info", "records of a log that are not HTTP transactions were skipped (counted per file)"),
+    "LOG_FORMAT": ("info", "which access log format the lines were read with (given or recognised)"),
+    "LOG_LOOSE_QUOTES": (
+        "info",
+        "an access log line had unescaped quotes inside a quoted field; it was split at the likeliest quotes",
+    ),
+    "LOG_LINE_TOO_LONG": ("warning", "a log line was longer than MAX_LINE_BYTES and was skipped"),
     # --- detection
     "RULE_ERROR": ("error", "a detection rule failed on one message; the other rules still ran"),
 }

@@ -38,6 +38,9 @@ class Options:
     watchlist: tuple[str, ...] = ()
     rules: str | None = None
     strict: bool = False
+    # Access log format (a preset, a format string or the config directive); recognised
+    # presets and the other inputs need none.
+    log_format: str | None = None
 
     def describe(self) -> dict[str, Any]:
         """A JSON-able description: what a manifest records."""
@@ -47,6 +50,7 @@ class Options:
             "watchlist_size": len(self.watchlist),
             "rules": self.rules,
             "strict": self.strict,
+            "log_format": self.log_format,
         }
 
 
@@ -93,9 +97,14 @@ def read_input(
     count = 0
     with open_evidence(source, recorder, on_read=progress) as evidence:
         result = InputResult(source, index, compression=evidence.compression, size=evidence.size)
-        result.format = sniff_format(evidence)
+        result.format = sniff_format(evidence, options.log_format)
         for message in iter_messages(
-            evidence, source_index=index, limits=options.limits, recorder=recorder, shard=shard
+            evidence,
+            source_index=index,
+            limits=options.limits,
+            recorder=recorder,
+            shard=shard,
+            log_format=options.log_format,
         ):
             count += 1
             messages.add(message)
@@ -117,18 +126,28 @@ def _options(
     limits: Limits | None,
     strict: bool,
     limit_overrides: dict[str, Any],
+    log_format: str | None = None,
 ) -> Options:
+    """Options from the API's (and CLI's) arguments; UsageError for a bad rule expression,
+    watchlist, limit or log format, before any input is read."""
     base = limits or DEFAULT_LIMITS
     if limit_overrides:
         base = base.replace(**limit_overrides)
     rule_expr = rules if rules is None or isinstance(rules, str) else ",".join(rules)
-    return Options(
+    options = Options(
         limits=base,
         region=region.upper() if region else None,
         watchlist=tuple(watchlist or ()),
         rules=rule_expr,
         strict=strict,
+        log_format=log_format,
     )
+    build_detector(options)
+    if log_format is not None:
+        from analyzer.ingest.logformat import compile_format
+
+        compile_format(log_format)
+    return options
 
 
 def analyze(
@@ -142,11 +161,13 @@ def analyze(
     errors: Literal["raise", "record"] = "raise",
     strict: bool = False,
     progress: Progress | None = None,
+    log_format: str | None = None,
     **limit_overrides: Any,
 ) -> Analysis:
-    """Analyse captures and HAR files together; one `Analysis` over all of them.
+    """Analyse captures, HAR files and HTTP logs together; one `Analysis` over all of them.
 
-    paths: files (pcap, pcapng, HAR; gzip/bzip2/xz/zstd-compressed), recognised by content.
+    paths: files (pcap, pcapng, HAR, Zeek http.log, Suricata EVE, web/proxy access logs;
+        gzip/bzip2/xz/zstd-compressed), recognised by content.
     watchlist: subscriber numbers to find in any form (E.164, national, hex, base64, hashes).
     region: ISO country for numbers written in national format (e.g. "GB").
     rules: rule selection, e.g. "all,-tracking-token" (`lineid rules` lists them).
@@ -154,6 +175,8 @@ def analyze(
     jobs: processes per capture; flows are sharded by a hash of their key.
     errors: "raise" stops at the first unreadable input (an InputError); "record" keeps
         going and lists failed inputs in `Analysis.inputs`.
+    log_format: access log format: a preset name (combined, common, squid, nginx-main, …),
+        a format string or the whole nginx/Apache/Squid directive; recognised presets need none.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -164,8 +187,7 @@ def analyze(
         raise UsageError(f"errors must be 'raise' or 'record', not {errors!r}")
     if jobs < 1:
         raise UsageError(f"jobs must be at least 1, not {jobs}")
-    options = _options(watchlist, region, rules, limits, strict, limit_overrides)
-    build_detector(options)  # a bad rule expression or watchlist fails before any reading
+    options = _options(watchlist, region, rules, limits, strict, limit_overrides, log_format)
     results = []
     for index, path in enumerate(path_list):
         try:

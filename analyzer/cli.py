@@ -45,13 +45,22 @@ limit_option = click.option(
     metavar="NAME=N",
     help="Change a named limit, e.g. --limit max_live_flows=50000 (see docs/limits.md).",
 )
+log_format_option = click.option(
+    "--log-format",
+    "log_format",
+    metavar="FORMAT",
+    help="Access log format: a preset (combined, common, squid, squid-common, squid-combined, nginx-main, "
+    "apache-vhost-combined, ...) or the site's nginx log_format / Apache LogFormat / Squid logformat "
+    "(the format string or the whole directive). Recognised presets need none.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(analyzer.__version__, prog_name="lineid")
 def main() -> None:
     """Find where subscriber identifiers (MSISDN, IMSI, IMEI, tracking tokens) travelled
-    in clear HTTP, from packet captures (pcap, pcapng, compressed) and HAR files."""
+    in clear HTTP, from packet captures (pcap, pcapng, compressed), HAR files and HTTP logs
+    (Zeek http.log, Suricata EVE, web and proxy access logs)."""
 
 
 def _analyze(inputs: Sequence[str], **kwargs: Any) -> analyzer.Analysis:
@@ -85,15 +94,18 @@ def _analyze(inputs: Sequence[str], **kwargs: Any) -> analyzer.Analysis:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Output file (default: standard output; required for parquet).",
 )
+@log_format_option
 @limit_option
-def headers_command(inputs: Sequence[str], fmt: str, output: Path | None, limits: Sequence[str]) -> None:
+def headers_command(
+    inputs: Sequence[str], fmt: str, output: Path | None, log_format: str | None, limits: Sequence[str]
+) -> None:
     """Write every header of every HTTP message, one row per header line, with the
     message's provenance (source, frames or HAR entry, flow, endpoints, method, URI)."""
     from analyzer.report.export import header_table, write_table
 
     if fmt == "parquet" and output is None:
         raise click.UsageError("--format parquet needs -o FILE")
-    result = _analyze(inputs, **parse_limits(limits))
+    result = _analyze(inputs, log_format=log_format, **parse_limits(limits))
     write_table(header_table(result), fmt, output)
     sys.exit(EXIT_PARTIAL if len(result.failed_inputs) else EXIT_OK)
 
@@ -178,6 +190,7 @@ class Progress:
     help="Processes per capture (flows are sharded by a hash of their key).",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
+@log_format_option
 @limit_option
 def scan_command(
     inputs: Sequence[str],
@@ -193,9 +206,10 @@ def scan_command(
     fail_on: str,
     jobs: int,
     quiet: bool,
+    log_format: str | None,
     limits: Sequence[str],
 ) -> None:
-    """Analyse INPUTs (captures, HAR files) and write the report, data files and manifest.
+    """Analyse INPUTs (captures, HAR files, HTTP logs) and write the report, data files and manifest.
 
     \b
     Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it;
@@ -216,7 +230,7 @@ def scan_command(
     total = sum(Path(p).stat().st_size for p in inputs if Path(p).is_file())
     progress = Progress(total, enabled=not quiet)
     try:
-        options = _options(read_lines(watchlist), region, rules, None, False, parse_limits(limits))
+        options = _options(read_lines(watchlist), region, rules, None, False, parse_limits(limits), log_format)
         result = scan(list(inputs), options, scan_options, progress=progress)
     except UsageError as exc:
         fail(str(exc))

@@ -21,9 +21,9 @@ from analyzer.schema import concat
 if TYPE_CHECKING:
     from analyzer.api import InputResult, Options
 
-# Codes recorded while reading and decoding packets, before a flow is chosen: every shard
-# records the same ones.
-INPUT_LEVEL_PREFIXES = ("PCAP", "COMPRESSED", "LINK_TYPE", "LAYOUT", "PACKET", "IP_", "TUNNEL")
+# Codes recorded while reading and decoding packets, before a flow is chosen, and over-long
+# lines of a log (every shard reads every line): every shard records the same ones.
+INPUT_LEVEL_PREFIXES = ("PCAP", "COMPRESSED", "LINK_TYPE", "LAYOUT", "PACKET", "IP_", "TUNNEL", "LOG_LINE_TOO_LONG")
 # How often the parent reports progress while its workers run.
 PROGRESS_POLL_S = 0.2
 
@@ -83,6 +83,8 @@ def _watch(counter: Synchronized, progress: Callable[[int], None], done: threadi
 def merge_shards(shards: list[InputResult]) -> InputResult:
     first = shards[0]
     merged = first.__class__(first.path, first.index, first.format, first.compression, first.size)
+    merged.sha256 = first.sha256  # every shard read the whole file
+    merged.message_count = sum(s.message_count for s in shards)
     merged.messages = concat("messages", [s.messages for s in shards])
     merged.headers = concat("headers", [s.headers for s in shards])
     merged.findings = concat("findings", [s.findings for s in shards])

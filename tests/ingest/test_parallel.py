@@ -29,4 +29,5 @@ def test_sharded_analysis_equals_one_process(jobs: int) -> None:
     many = analyzer.analyze(inputs(), jobs=jobs)
     for name in ("messages", "headers", "findings", "anomalies"):
         pd.testing.assert_frame_equal(as_text(getattr(one, name)), as_text(getattr(many, name)), obj=name)
+    pd.testing.assert_frame_equal(one.inputs, many.inputs)  # the SHA-256 and counts of each input too
     assert len(one.findings) > 0 and len(one.messages) > 2000
