@@ -175,6 +175,8 @@ def conform(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
             series = pd.to_datetime(series, utc=True)
         else:
             series = series.astype(dtype_of(column))
+            if column.dtype == "category" and not len(series.cat.categories):
+                series = series.cat.set_categories(pd.Index([], dtype="str"))  # as _series: text, not object
         out[column.name] = series.reset_index(drop=True)
     return pd.DataFrame(out)
 

@@ -17,13 +17,17 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from analyzer.model import Anomaly, Finding, HttpMessage, MessageRef
-from analyzer.schema import ANOMALIES, FINDINGS, HEADERS, MESSAGES, arrow_schema, build_frame, to_arrow
+from analyzer.schema import ANOMALIES, FINDINGS, HEADERS, MESSAGES, arrow_schema, build_frame, concat, to_arrow
 
 
 class MessageSink(Protocol):
-    """Where the messages of one input go: kept in memory, or written as they come."""
+    """Where the messages of one input go: kept in memory, or written as they come.
+    Record readers `add` messages one by one; columnar readers (which build frames
+    without a record per message) hand over whole batches with `add_frames`."""
 
     def add(self, msg: HttpMessage) -> None: ...
+
+    def add_frames(self, messages: pd.DataFrame | None, headers: pd.DataFrame | None) -> None: ...
 
     def finish(self) -> tuple[pd.DataFrame | None, pd.DataFrame | None]: ...
 
@@ -35,6 +39,8 @@ class MessageColumns:
         self.messages: dict[str, list[object]] = {c.name: [] for c in MESSAGES}
         self.headers: dict[str, list[object]] = {c.name: [] for c in HEADERS if c.name != "name"}
         self.count = 0
+        # Batches from a columnar reader, in arrival order, after the rows added one by one.
+        self.batches: list[tuple[pd.DataFrame | None, pd.DataFrame | None]] = []
 
     def add(self, msg: HttpMessage) -> None:
         m = self.messages
@@ -96,13 +102,22 @@ class MessageColumns:
         columns["name"] = list(lowered[raw.codes]) if len(raw) else []
         return build_frame("headers", columns)
 
+    def add_frames(self, messages: pd.DataFrame | None, headers: pd.DataFrame | None) -> None:
+        self.batches.append((messages, headers))
+
     def clear(self) -> None:
         for values in (*self.messages.values(), *self.headers.values()):
             values.clear()
         self.count = 0
+        self.batches.clear()
 
     def finish(self) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-        return self.messages_frame(), self.headers_frame()
+        if not self.batches:
+            return self.messages_frame(), self.headers_frame()
+        return (
+            concat("messages", [self.messages_frame(), *(m for m, _ in self.batches)]),
+            concat("headers", [self.headers_frame(), *(h for _, h in self.batches)]),
+        )
 
 
 # Messages gathered before a batch is written: ~50 MB of Python objects at most, whatever
@@ -134,8 +149,8 @@ class ParquetSink:
             self.total += self.columns.count
             self.columns.clear()
 
-    def write_frames(self, messages: pd.DataFrame | None, headers: pd.DataFrame | None) -> None:
-        """Frames made elsewhere (a --jobs merge) appended as they are."""
+    def add_frames(self, messages: pd.DataFrame | None, headers: pd.DataFrame | None) -> None:
+        """Frames made elsewhere (a --jobs merge, a columnar reader) appended as they are."""
         self.flush()
         if messages is not None and len(messages):
             self._writers["messages"].write_table(to_arrow("messages", messages))
@@ -167,6 +182,10 @@ class FindingColumns:
 
     def __init__(self) -> None:
         self.columns: dict[str, list[object]] = {c.name: [] for c in FINDINGS}
+        self.batches: list[pd.DataFrame] = []  # from columnar readers, after the rows
+
+    def add_frame(self, findings: pd.DataFrame) -> None:
+        self.batches.append(findings)
 
     def add(self, msg: HttpMessage | MessageRef, finding: Finding) -> None:
         f = self.columns
@@ -203,7 +222,8 @@ class FindingColumns:
             f[name].append(value)
 
     def frame(self) -> pd.DataFrame:
-        return build_frame("findings", self.columns)
+        rows = build_frame("findings", self.columns)
+        return concat("findings", [rows, *self.batches]) if self.batches else rows
 
     def __len__(self) -> int:
-        return len(self.columns["message_id"])
+        return len(self.columns["message_id"]) + sum(len(b) for b in self.batches)

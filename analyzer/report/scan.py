@@ -125,7 +125,7 @@ def _read_all(
                     from analyzer.ingest.parallel import read_input_sharded
 
                     result = read_input_sharded(path, index, options, scan_options.jobs, progress=progress)
-                    sink.write_frames(result.messages, result.headers)
+                    sink.add_frames(result.messages, result.headers)
                     result.messages = result.headers = None
                 else:
                     result = read_input(path, index, options, progress=progress, sink=sink)
