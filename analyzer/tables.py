@@ -8,16 +8,29 @@ writer and starts again, so a scan of a huge capture holds one batch, not the ca
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analyzer.model import Anomaly, Finding, HttpMessage, MessageRef
-from analyzer.schema import ANOMALIES, FINDINGS, HEADERS, MESSAGES, arrow_schema, build_frame, concat, to_arrow
+from analyzer.schema import (
+    ANOMALIES,
+    FINDINGS,
+    HEADERS,
+    MESSAGES,
+    arrow_schema,
+    build_frame,
+    columns_to_arrow,
+    concat,
+    to_arrow,
+)
 
 
 class MessageSink(Protocol):
@@ -95,12 +108,19 @@ class MessageColumns:
         return build_frame("messages", self.messages)
 
     def headers_frame(self) -> pd.DataFrame:
+        return build_frame("headers", self._header_columns())
+
+    def _header_columns(self) -> dict[str, list[object]]:
         columns = dict(self.headers)
         raw = pd.Categorical(columns["raw_name"])
         # Lower-case each distinct raw name once, not each row.
         lowered = np.asarray(raw.categories.str.lower(), dtype=object)
         columns["name"] = list(lowered[raw.codes]) if len(raw) else []
-        return build_frame("headers", columns)
+        return columns
+
+    def arrow_tables(self) -> tuple[pa.Table, pa.Table]:
+        """The rows gathered so far as Arrow tables (the Parquet sink's path: no pandas)."""
+        return columns_to_arrow("messages", self.messages), columns_to_arrow("headers", self._header_columns())
 
     def add_frames(self, messages: pd.DataFrame | None, headers: pd.DataFrame | None) -> None:
         self.batches.append((messages, headers))
@@ -123,10 +143,17 @@ class MessageColumns:
 # Messages gathered before a batch is written: ~50 MB of Python objects at most, whatever
 # the capture's size.
 PARQUET_BATCH_MESSAGES = 20_000
+# Batches handed to the writer thread and not yet written: two keep it busy while the
+# next one is gathered.
+MAX_BATCHES_IN_FLIGHT = 2
 
 
 class ParquetSink:
-    """Writes messages and headers to two Parquet files in batches (flat memory)."""
+    """Writes messages and headers to two Parquet files in batches (flat memory).
+
+    Batches are encoded and compressed on a worker thread (pyarrow releases the GIL while
+    it writes), so on a second core the files cost the reading loop little; at most
+    `MAX_BATCHES_IN_FLIGHT` batches wait, so memory stays flat if the disk is slow."""
 
     def __init__(self, messages_path: Path, headers_path: Path, batch: int = PARQUET_BATCH_MESSAGES) -> None:
         self.columns = MessageColumns()
@@ -136,6 +163,8 @@ class ParquetSink:
             "messages": pq.ParquetWriter(messages_path, arrow_schema("messages")),
             "headers": pq.ParquetWriter(headers_path, arrow_schema("headers")),
         }
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineid-parquet")
+        self._in_flight: deque[Future[None]] = deque()
 
     def add(self, msg: HttpMessage) -> None:
         self.columns.add(msg)
@@ -144,29 +173,50 @@ class ParquetSink:
 
     def flush(self) -> None:
         if self.columns.count:
-            self._writers["messages"].write_table(to_arrow("messages", self.columns.messages_frame()))
-            self._writers["headers"].write_table(to_arrow("headers", self.columns.headers_frame()))
+            messages, headers = self.columns.arrow_tables()
             self.total += self.columns.count
             self.columns.clear()
+            self._write(messages, headers)
 
     def add_frames(self, messages: pd.DataFrame | None, headers: pd.DataFrame | None) -> None:
         """Frames made elsewhere (a --jobs merge, a columnar reader) appended as they are."""
         self.flush()
         if messages is not None and len(messages):
-            self._writers["messages"].write_table(to_arrow("messages", messages))
             self.total += len(messages)
-        if headers is not None and len(headers):
-            self._writers["headers"].write_table(to_arrow("headers", headers))
+        self._write(
+            to_arrow("messages", messages) if messages is not None and len(messages) else None,
+            to_arrow("headers", headers) if headers is not None and len(headers) else None,
+        )
+
+    def _write(self, messages: pa.Table | None, headers: pa.Table | None) -> None:
+        while len(self._in_flight) >= MAX_BATCHES_IN_FLIGHT:
+            self._in_flight.popleft().result()
+        self._in_flight.append(self._pool.submit(self._write_now, messages, headers))
+
+    def _write_now(self, messages: pa.Table | None, headers: pa.Table | None) -> None:
+        if messages is not None:
+            self._writers["messages"].write_table(messages)
+        if headers is not None:
+            self._writers["headers"].write_table(headers)
+
+    def _drain(self) -> None:
+        while self._in_flight:
+            self._in_flight.popleft().result()  # re-raises a write error here
 
     def finish(self) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
         """The end of one input: its rows are written (the files stay open for the next)."""
         self.flush()
+        self._drain()
         return None, None
 
     def close(self) -> None:
-        self.flush()
-        for writer in self._writers.values():
-            writer.close()
+        try:
+            self.flush()
+            self._drain()
+        finally:
+            self._pool.shutdown(wait=True)
+            for writer in self._writers.values():
+                writer.close()
 
 
 def anomalies_frame(anomalies: Iterable[Anomaly]) -> pd.DataFrame:

@@ -246,6 +246,7 @@ def messages_from_records(records: Iterable[Record], table: FlowTable, decoder: 
         # ---- inline: untagged Ethernet, IPv4 without options or fragments, TCP
         if (
             linktype == 1
+            and e - s >= 34  # a shorter frame (the last of a file) ends before the bytes read here
             and buf[s + 12] == 8
             and buf[s + 13] == 0
             and buf[s + 14] == 0x45
@@ -280,12 +281,12 @@ def messages_from_records(records: Iterable[Record], table: FlowTable, decoder: 
                 half.last_ts = ts or half.last_ts
                 if not flags & 0x02:
                     continue  # not HTTP, or finished: only a new SYN matters
-            elif plen > 0:
-                # In-order body bytes: dropped (`skip`) or handed straight to the parser
-                # (`direct`), without reassembly bookkeeping or buffering.
-                if (plen < parser.skip or plen < parser.direct) and not flags & 0x07 and not half.pending:
-                    seq = _u32(buf, t + 4)[0]
-                    if seq == half.next_seq:
+            elif plen > 0 and not flags & 0x07 and not half.pending:
+                seq = _u32(buf, t + 4)[0]
+                if seq == half.next_seq:
+                    # In-order body bytes: dropped (`skip`) or handed straight to the
+                    # parser (`direct`), without reassembly bookkeeping or buffering.
+                    if plen < parser.skip or plen < parser.direct:
                         if plen < parser.skip:
                             parser.skip -= plen
                             parser.remaining -= plen
@@ -295,7 +296,16 @@ def messages_from_records(records: Iterable[Record], table: FlowTable, decoder: 
                         half.next_off += plen
                         half.last_ts = ts or half.last_ts
                         continue
-            elif not flags & 0x07:
+                    # Other in-order data is delivered at once, unless its ACK is awaited
+                    # (the peer holds out-of-order data), its path is not recorded yet, or
+                    # a FIN came first: those take the general path.
+                    if (path is None or half.endpoints is not None) and half.fin_off is None and key not in ack_watch:
+                        half.conn.in_order(half, buf[payload:end], frame, ts)
+                        if out:
+                            yield from out
+                            out.clear()
+                        continue
+            elif plen <= 0 and not flags & 0x07:
                 if ack_watch:
                     table.pure_ack(key, buf, t, frame, ts)
                 continue

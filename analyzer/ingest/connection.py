@@ -175,6 +175,23 @@ class Connection:
             if self.other(half).parser is None:
                 self.closed = True
 
+    def in_order(self, half: Half, data: bytes, frame: int, ts: int | None) -> None:
+        """What `segment` does for in-order data without SYN, FIN or RST on a half with
+        nothing pending, whose ACK nobody waits for: the hot loop's shortcut past the
+        reassembler (same stream, same delivery; see `Reassembler.add`)."""
+        half.recent.append((half.next_off, data))
+        half.next_off += len(data)
+        half.next_seq = (half.next_seq + len(data)) & 0xFFFFFFFF  # type: ignore[operator]
+        half.last_frame = frame
+        if ts is not None:
+            half.last_ts = ts
+        parser = half.parser
+        assert parser is not None
+        parser.receive_data(data, frame, ts)
+        self._collect(half)
+        if half.parser is not None and parser.role is None and parser.state == RESYNC:
+            self._maybe_ignore(half)
+
     def acknowledged(self, half: Half, ack: int, frame: int, ts: int | None) -> None:
         """The peer of `half` acknowledged up to `ack`."""
         if half.pending and half.parser is not None:

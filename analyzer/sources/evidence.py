@@ -14,6 +14,7 @@ import lzma
 import os
 import zlib
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO, Protocol, cast
 
@@ -56,6 +57,29 @@ def _new_decompressor(kind: str) -> _Decompressor:
     raise ValueError(kind)
 
 
+class _Hasher:
+    """SHA-256 of the bytes as read, computed on a worker thread: hashlib releases the GIL
+    on large buffers, so on a second core the digest costs the parser nothing (about 0.4 s
+    of one core per 200 MB otherwise). One worker keeps the blocks in order."""
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineid-sha256")
+        self._last: Future[None] | None = None
+
+    def update(self, data: bytes) -> None:
+        self._last = self._pool.submit(self._digest.update, data)
+
+    def hexdigest(self) -> str:
+        self._pool.shutdown(wait=True)
+        if self._last is not None:
+            self._last.result()  # re-raises what the worker met (nothing expected)
+        return self._digest.hexdigest()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
 class Evidence:
     """A read-only, forward-only, possibly decompressed byte stream over one input."""
 
@@ -77,7 +101,7 @@ class Evidence:
         self.raw_bytes_read = 0
         # SHA-256 of the file as stored, computed from the bytes as they are read: the
         # manifest's proof of what was analysed costs no second pass over the file.
-        self._sha256 = hashlib.sha256()
+        self._sha256 = _Hasher()
         self.offset = 0  # bytes returned so far (decompressed)
         self._pending = b""  # peeked but not yet returned
         self._eof = False
@@ -207,6 +231,7 @@ class Evidence:
             self.raw_bytes_read += len(data)
 
     def close(self) -> None:
+        self._sha256.close()
         self._file.close()
 
     def __enter__(self) -> Evidence:
