@@ -16,7 +16,7 @@ import hmac
 import re
 from collections.abc import Callable
 
-import phonenumbers
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
 from analyzer.errors import UsageError
 
@@ -38,10 +38,11 @@ def mask_identifier(identifier: str, kind: str | None = None) -> str:
 
 
 def _mask_number(e164: str) -> str:
-    try:
-        cc = str(phonenumbers.parse(e164, None).country_code)
-    except phonenumbers.NumberParseException:
-        cc = e164[1:3]
+    # Country calling codes are prefix-free (ITU-T E.164): the first 1–3 digits that are a
+    # code are the code, as phonenumbers' own extraction finds it, without parsing.
+    digits = e164[1:]
+    codes = (digits[:n] for n in (1, 2, 3) if digits[:1] != "0" and int(digits[:n] or 0) in COUNTRY_CODE_TO_REGION_CODE)
+    cc = next(codes, digits[:2])
     national = e164[1 + len(cc) :]
     if len(national) <= 5:
         return f"+{cc} {'*' * len(national)}"

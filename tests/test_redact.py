@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analyzer.errors import UsageError
 from analyzer.redact import mask_identifier, redactor
@@ -33,3 +35,15 @@ def test_modes_are_checked() -> None:
         redactor("hmac")
     with pytest.raises(UsageError):
         redactor("blur")
+
+
+@settings(max_examples=300, deadline=None)
+@given(digits=st.text(alphabet="0123456789", min_size=8, max_size=15))
+def test_the_country_code_kept_is_the_one_phonenumbers_reads(digits: str) -> None:
+    import phonenumbers
+
+    try:
+        expected = str(phonenumbers.parse("+" + digits, None).country_code)
+    except phonenumbers.NumberParseException:
+        expected = digits[:2]
+    assert mask_identifier("+" + digits).split(" ")[0] == "+" + expected
