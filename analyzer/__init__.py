@@ -1,12 +1,15 @@
-"""lineid: where subscriber identifiers travelled in clear HTTP, from captures and HAR files.
+"""lineid: where subscriber identifiers travelled in clear HTTP, from captures, HAR files
+and HTTP logs.
 
 >>> import analyzer
 >>> result = analyzer.analyze(["gateway.pcap.gz", "device.har"], region="GB")
 >>> result.findings          # the timeline: when, where, to whom, through which header
+>>> months = analyzer.open_dataset("cases/2012-01")   # what `lineid batch` wrote
 """
 
 from analyzer.analysis import Analysis
 from analyzer.api import Options, analyze
+from analyzer.batch import open_dataset
 from analyzer.errors import InputAccessError, InputError, InputFormatError, LineidError, UsageError
 from analyzer.limits import Limits
 from analyzer.model import Anomaly, Endpoints, Finding, HttpMessage
@@ -33,4 +36,5 @@ __all__ = [
     "__version__",
     "analyze",
     "diff",
+    "open_dataset",
 ]

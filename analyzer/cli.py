@@ -17,6 +17,8 @@ from typing import Any, NoReturn
 import click
 
 import analyzer
+from analyzer.batch.cli import batch_command, report_command
+from analyzer.cli_options import limit_option, log_format_option
 from analyzer.errors import InputError, LineidError, UsageError
 from analyzer.limits import Limits
 
@@ -36,23 +38,6 @@ def parse_limits(values: Sequence[str]) -> dict[str, int]:
             raise click.BadParameter(f"{item!r}: expected NAME=INTEGER (names: {', '.join(Limits.names())})")
         out[name.strip()] = int(number)
     return out
-
-
-limit_option = click.option(
-    "--limit",
-    "limits",
-    multiple=True,
-    metavar="NAME=N",
-    help="Change a named limit, e.g. --limit max_live_flows=50000 (see docs/limits.md).",
-)
-log_format_option = click.option(
-    "--log-format",
-    "log_format",
-    metavar="FORMAT",
-    help="Access log format: a preset (combined, common, squid, squid-common, squid-combined, nginx-main, "
-    "apache-vhost-combined, ...) or the site's nginx log_format / Apache LogFormat / Squid logformat "
-    "(the format string or the whole directive). Recognised presets need none.",
-)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -290,6 +275,10 @@ def rules_command() -> None:
         click.echo(f"{rule.id:<22} [{', '.join(rule.surfaces)}] {rule.description}")
     for decoder_id, decoder in reg.decoders.items():
         click.echo(f"{decoder_id:<22} [decoder] {getattr(decoder, 'description', '')}")
+
+
+main.add_command(batch_command)
+main.add_command(report_command)
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m analyzer`

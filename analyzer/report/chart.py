@@ -19,10 +19,16 @@ LEFT, RIGHT, TOP, BOTTOM = 56, 16, 34, 40
 ALL_COLOUR, ID_COLOUR, WINDOW_COLOUR = "#b8c4d6", "#c0392b", "#f5b041"
 # Most x labels before they overlap at WIDTH; beyond it, every n-th bin is labelled.
 MAX_X_LABELS = 16
-# Bin size by the span of the capture: about 12 to 300 bars whatever the span.
-BIN_BY_SPAN = ((pd.Timedelta(hours=6), "5min"), (pd.Timedelta(days=3), "h"), (pd.Timedelta(days=400), "D"))
-LONG_SPAN_BIN = "W"
-UNIT_NAMES = {"5min": "5 minutes", "h": "hour", "D": "day", "W": "week"}
+# Bin size by the span of the evidence: at most about 260 bars whatever the span (a month
+# of gateway captures by day, years of archived logs by week or month).
+BIN_BY_SPAN = (
+    (pd.Timedelta(hours=6), "5min"),
+    (pd.Timedelta(days=3), "h"),
+    (pd.Timedelta(days=180), "D"),
+    (pd.Timedelta(days=5 * 365), "W"),
+)
+LONG_SPAN_BIN = "MS"
+UNIT_NAMES = {"5min": "5 minutes", "h": "hour", "D": "day", "W": "week", "MS": "month"}
 
 
 def bin_for_span(first: pd.Timestamp, last: pd.Timestamp) -> str:
@@ -72,7 +78,9 @@ def timeline_svg(per_bin: pd.DataFrame, windows: pd.DataFrame | None, *, with_al
         )
     width = 0.8 * step_px
     label_every = max(1, math.ceil(bins / MAX_X_LABELS))
-    day_format = "%d %b" if step >= pd.Timedelta(days=1) else "%d %b %H:%M"
+    day_format = (
+        "%b %Y" if step >= pd.Timedelta(days=28) else "%d %b" if step >= pd.Timedelta(days=1) else "%d %b %H:%M"
+    )
     for i, (when, total, carried) in enumerate(zip(index, requests, identified, strict=True)):
         x = LEFT + i * step_px + 0.1 * step_px
         tip = _esc(f"{when.strftime(day_format)}: {total} requests, {carried} carrying identifiers")

@@ -55,6 +55,7 @@ def test_text_is_escaped_and_labels_do_not_crowd() -> None:
         (pd.Timedelta(days=2), "h"),
         (pd.Timedelta(days=31), "D"),
         (pd.Timedelta(days=900), "W"),
+        (pd.Timedelta(days=12 * 365), "MS"),
     ],
 )
 def test_bin_follows_the_span(span: pd.Timedelta, freq: str) -> None:
