@@ -24,7 +24,6 @@ from analyzer.schema import (
     ANOMALIES,
     FINDINGS,
     HEADERS,
-    MESSAGES,
     arrow_schema,
     build_frame,
     columns_to_arrow,
@@ -45,55 +44,101 @@ class MessageSink(Protocol):
     def finish(self) -> tuple[pd.DataFrame | None, pd.DataFrame | None]: ...
 
 
+# The messages table's columns in the order `MessageColumns.add` writes a row (the
+# schema's order: a test holds them equal).
+MESSAGE_ROW = (
+    "message_id",
+    "source",
+    "source_kind",
+    "ts",
+    "frame_first",
+    "frame_last",
+    "har_entry",
+    "line",
+    "flow_id",
+    "community_id",
+    "client_ip",
+    "client_port",
+    "server_ip",
+    "server_port",
+    "direction",
+    "trans_depth",
+    "method",
+    "uri",
+    "host",
+    "version",
+    "status",
+    "reason",
+    "content_type",
+    "content_encoding",
+    "body_len",
+    "body_truncated",
+    "header_count",
+    "vlan",
+    "inner_vlan",
+    "tunnel",
+    "tunnel_id",
+    "gap",
+    "malformed",
+    "partial",
+)
+
+
 class MessageColumns:
-    """Columns of the `messages` and `headers` frames."""
+    """Columns of the `messages` and `headers` frames.
+
+    A message is kept as one row tuple (one append, not one per column) and the rows are
+    turned into columns once per batch by `zip`, in C."""
 
     def __init__(self) -> None:
-        self.messages: dict[str, list[object]] = {c.name: [] for c in MESSAGES}
+        self.rows: list[tuple[object, ...]] = []
         self.headers: dict[str, list[object]] = {c.name: [] for c in HEADERS if c.name != "name"}
         self.count = 0
         # Batches from a columnar reader, in arrival order, after the rows added one by one.
         self.batches: list[tuple[pd.DataFrame | None, pd.DataFrame | None]] = []
 
     def add(self, msg: HttpMessage) -> None:
-        m = self.messages
         ep = msg.endpoints
         mid = msg.message_id
-        m["message_id"].append(mid)
-        m["source"].append(msg.source)
-        m["source_kind"].append(msg.source_kind)
-        m["ts"].append(msg.ts)
-        m["frame_first"].append(msg.frame_first)
-        m["frame_last"].append(msg.frame_last)
-        m["har_entry"].append(msg.har_entry)
-        m["line"].append(msg.line)
-        m["flow_id"].append(ep.flow_id)
-        m["community_id"].append(ep.community_id)
-        m["client_ip"].append(ep.client_ip)
-        m["client_port"].append(ep.client_port)
-        m["server_ip"].append(ep.server_ip)
-        m["server_port"].append(ep.server_port)
-        m["direction"].append(msg.direction)
-        m["trans_depth"].append(msg.trans_depth)
-        m["method"].append(msg.method)
-        m["uri"].append(msg.uri)
-        m["host"].append(msg.host)
-        m["version"].append(msg.version)
-        m["status"].append(msg.status)
-        m["reason"].append(msg.reason)
-        m["content_type"].append(msg.content_type)
-        m["content_encoding"].append(msg.content_encoding)
-        m["body_len"].append(msg.body_len)
-        m["body_truncated"].append(msg.body_truncated)
-        m["header_count"].append(len(msg.headers))
-        m["vlan"].append(ep.vlan)
-        m["inner_vlan"].append(ep.inner_vlan)
-        m["tunnel"].append(ep.tunnel)
-        m["tunnel_id"].append(ep.tunnel_id)
-        m["gap"].append(msg.gap)
-        m["malformed"].append(msg.malformed)
-        m["partial"].append(msg.partial)
         headers = msg.headers
+        self.rows.append(
+            (
+                mid,
+                msg.source,
+                msg.source_kind,
+                msg.ts,
+                msg.frame_first,
+                msg.frame_last,
+                msg.har_entry,
+                msg.line,
+                ep.flow_id,
+                ep.community_id,
+                ep.client_ip,
+                ep.client_port,
+                ep.server_ip,
+                ep.server_port,
+                msg.direction,
+                msg.trans_depth,
+                msg.method,
+                msg.uri,
+                msg.host,
+                msg.version,
+                msg.status,
+                msg.reason,
+                msg.content_type,
+                msg.content_encoding,
+                msg.body_len,
+                msg.body_truncated,
+                len(headers),
+                ep.vlan,
+                ep.inner_vlan,
+                ep.tunnel,
+                ep.tunnel_id,
+                msg.gap,
+                msg.malformed,
+                msg.partial,
+            )
+        )
         if headers:
             h = self.headers
             n = len(headers)
@@ -103,6 +148,13 @@ class MessageColumns:
             h["raw_name"].extend(names)
             h["value"].extend(values)
         self.count += 1
+
+    @property
+    def messages(self) -> dict[str, list[object]]:
+        """The rows added so far, one list per column."""
+        if not self.rows:
+            return {name: [] for name in MESSAGE_ROW}
+        return dict(zip(MESSAGE_ROW, map(list, zip(*self.rows, strict=True)), strict=True))
 
     def messages_frame(self) -> pd.DataFrame:
         return build_frame("messages", self.messages)
@@ -126,7 +178,8 @@ class MessageColumns:
         self.batches.append((messages, headers))
 
     def clear(self) -> None:
-        for values in (*self.messages.values(), *self.headers.values()):
+        self.rows.clear()
+        for values in self.headers.values():
             values.clear()
         self.count = 0
         self.batches.clear()

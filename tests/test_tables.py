@@ -69,3 +69,10 @@ def test_finding_batches_follow_the_rows() -> None:
     first.add_frame(rest.frame())
     assert len(first) == len(pairs)
     pd.testing.assert_frame_equal(first.frame(), whole.frame())
+
+
+def test_a_message_row_is_in_the_schema_order() -> None:
+    from analyzer.schema import MESSAGES
+    from analyzer.tables import MESSAGE_ROW
+
+    assert MESSAGE_ROW == tuple(c.name for c in MESSAGES)
