@@ -53,16 +53,22 @@ def neutralise_formula(value: object) -> object:
 
 
 def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy where no text cell can start a spreadsheet formula."""
+    """A copy where no text cell can start a spreadsheet formula. Categorical columns are
+    checked once per category and text columns with one vectorised test; a cell is only
+    touched when it needs the quote."""
     out = frame.copy()
     for column in out.columns:
-        dtype = out[column].dtype
-        if (
-            isinstance(dtype, pd.CategoricalDtype)
-            or pd.api.types.is_string_dtype(dtype)
-            or pd.api.types.is_object_dtype(dtype)
-        ):
-            out[column] = out[column].astype(object).map(neutralise_formula)
+        series = out[column]
+        dtype = series.dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            if any(isinstance(c, str) and c.startswith(FORMULA_PREFIXES) for c in dtype.categories):
+                out[column] = series.astype(object).map(neutralise_formula)
+        elif pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
+            risky = series.str.startswith(FORMULA_PREFIXES).fillna(False).to_numpy(dtype=bool)
+            if risky.any():
+                out[column] = series.astype(object).map(neutralise_formula)
+        elif pd.api.types.is_object_dtype(dtype):
+            out[column] = series.map(neutralise_formula)
     return out
 
 

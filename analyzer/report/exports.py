@@ -76,7 +76,6 @@ def timesketch_records(findings: pd.DataFrame) -> list[dict[str, object]]:
 
 
 def write_jsonl(findings: pd.DataFrame, path: Path) -> None:
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per record
     with path.open("w", encoding="utf-8", newline="\n") as out:
-        for record in timesketch_records(findings):
-            out.write(json.dumps(record, ensure_ascii=False, sort_keys=False))
-            out.write("\n")
+        out.writelines(encode(record) + "\n" for record in timesketch_records(findings))
