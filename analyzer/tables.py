@@ -193,9 +193,9 @@ class MessageColumns:
         )
 
 
-# Messages gathered before a batch is written: ~50 MB of Python objects at most, whatever
-# the capture's size.
-PARQUET_BATCH_MESSAGES = 20_000
+# Messages gathered before a batch is written: ~15 MB of Python objects (about 3 KiB a
+# message with its header rows), whatever the capture's size; peak memory follows this.
+PARQUET_BATCH_MESSAGES = 5_000
 # Batches handed to the writer thread and not yet written: two keep it busy while the
 # next one is gathered.
 MAX_BATCHES_IN_FLIGHT = 2
