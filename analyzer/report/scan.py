@@ -34,7 +34,7 @@ from analyzer.errors import InputError, UsageError
 from analyzer.redact import redactor
 from analyzer.report.chart import UNIT_NAMES, bin_for_span, timeline_svg
 from analyzer.report.exports import redact_findings, write_csv, write_jsonl, write_parquet
-from analyzer.schema import CONFIDENCE_LEVELS, from_arrow
+from analyzer.schema import CONFIDENCE_LEVELS, MESSAGES, from_arrow
 from analyzer.tables import ParquetSink
 
 OUTPUT_FILES = (
@@ -138,8 +138,13 @@ def _read_all(
 
 
 def _messages_for_report(path: Path) -> pd.DataFrame:
-    """The columns the report's timeline needs, read back from what was written."""
-    return from_arrow("messages", pq.read_table(path, columns=REPORT_MESSAGE_COLUMNS))
+    """The requests, with the columns the report's timeline needs, read back from what was
+    written (the timeline counts requests; responses would double the memory for nothing)."""
+    categories = [c.name for c in MESSAGES if c.dtype == "category" and c.name in REPORT_MESSAGE_COLUMNS]
+    table = pq.read_table(
+        path, columns=REPORT_MESSAGE_COLUMNS, read_dictionary=categories, filters=[("direction", "=", "request")]
+    )
+    return from_arrow("messages", table, REPORT_MESSAGE_COLUMNS)
 
 
 def _write_outputs(
