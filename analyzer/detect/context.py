@@ -63,6 +63,14 @@ class Context:
         self.decoders = tuple(decoders)
         self.max_decoded_body_bytes = max_decoded_body_bytes
         self._cache: dict[tuple[str, str | None], tuple[Reading, ...]] = {}
+        self._url_decoding = any(d.encoding == "url" for d in self.decoders)
+        # Percent-decoding is applied to the whole value (`readings`); the others to each token.
+        self._token_decoders = tuple(d for d in self.decoders if d.encoding != "url")
+        # The tokens of `numbers.tokens` that can hold an identifier: as long as the shortest
+        # number `numbers.classify` takes, or as the shortest token a decoder reads. One
+        # findall gives exactly those (a run is matched whole or not at all).
+        shortest = min([numbers.MIN_CUED_DIGITS, *(d.min_chars for d in self._token_decoders)])
+        self._long_tokens = re.compile(f"{numbers.TOKEN_CHARS}{{{shortest},}}").findall
 
     def readings(self, value: str, expect: str | None) -> tuple[Reading, ...]:
         """Every identifier in a (possibly composite, possibly encoded) value."""
@@ -80,12 +88,11 @@ class Context:
                 value = HYPHENATED_IMEI.sub(lambda m: m.group(0).replace("-", ""), value)
         found: list[Reading] = []
         seen: set[str] = set()
-        url_decoder = next((d for d in self.decoders if d.encoding == "url"), None)
         texts = [(value, "plain")]
-        if url_decoder is not None and "%" in value:
+        if self._url_decoding and "%" in value:
             texts.append((unquote(value, errors="replace"), "url"))
         for text, encoding in texts:
-            for token in numbers.tokens(text):
+            for token in self._long_tokens(text):
                 hit = self._classify(token, expect, encoding)
                 if hit is not None and hit.found.identifier not in seen:
                     seen.add(hit.found.identifier)
@@ -101,9 +108,7 @@ class Context:
             found = numbers.classify(token, expect=expect, region=self.region)
             if found is not None:
                 return Reading(found, encoding, token)
-        for decoder in self.decoders:
-            if decoder.encoding == "url":
-                continue  # applied to the whole value, above
+        for decoder in self._token_decoders:
             decoded = decoder.decode(token)
             if decoded is None:
                 continue

@@ -24,6 +24,7 @@ class Decoder:
     id: str = ""
     encoding: str = ""  # the Finding.encoding it stands for
     description: str = ""
+    min_chars: int = 1  # the shortest token it can decode (shorter ones are not offered)
 
     def decode(self, token: str) -> str | None:
         raise NotImplementedError
@@ -33,6 +34,7 @@ class HexAsciiDecoder(Decoder):
     id = "decode-hex"
     encoding = "hex"
     description = "hex-encoded ASCII digits (FortiOS and Thai operators' MSISDN cookies, Airtel's header)"
+    min_chars = 14  # _HEX_DIGITS: 7 digits
 
     def decode(self, token: str) -> str | None:
         if not _HEX_DIGITS.fullmatch(token):
@@ -44,6 +46,7 @@ class Base64Decoder(Decoder):
     id = "decode-base64"
     encoding = "base64"
     description = "base64 (standard or URL-safe) of a number's digits"
+    min_chars = 12  # _BASE64
 
     def decode(self, token: str) -> str | None:
         # Base64 of ASCII digits (0x30-0x39) begins every 4-character group with M, N or O

@@ -1,8 +1,13 @@
 """Rules: one class each, registered explicitly, selected by an expression.
 
-A rule has an `id`, a one-line `description`, the `surfaces` it reads, and
-`match(view, ctx) -> Iterable[Finding]`. `Registry.register` refuses a duplicate id (as
-plaso's parser manager does), so a rule can never shadow another by accident.
+A rule has an `id`, a one-line `description`, the `surfaces` it reads, and its findings in
+three parts: `header_findings` for one header field (of the classes its `header_passes`
+name), `uri_findings` for a request's URI, `body_findings` for a message with a body.
+`match(view, ctx)` is their sum over one message, in that order; the engine computes the
+same sum from what each part gave the last time it saw that field, URI or body. A rule
+that needs the whole message at once defines `match` itself (the engine then runs it on
+every message). `Registry.register` refuses a duplicate id (as plaso's parser manager
+does), so a rule can never shadow another by accident.
 
 Selection (`--rules` / `rules=`): a comma-separated list applied left to right, starting
 from no rule: `all`, an id, or a surface name (`header`, `query`, `body`, …) adds; a
@@ -23,6 +28,7 @@ from analyzer.errors import UsageError
 from analyzer.model import Finding
 
 if TYPE_CHECKING:
+    from analyzer.detect.catalog import CatalogEntry, Kind
     from analyzer.detect.context import Context
     from analyzer.detect.view import MessageView
 
@@ -33,9 +39,61 @@ class Rule:
     id: ClassVar[str] = ""
     description: ClassVar[str] = ""
     surfaces: ClassVar[tuple[str, ...]] = ()
+    # The header fields the rule reads, as passes over the message's fields: each pass a set
+    # of header classes (`view.IDENTITY`, `view.COOKIE`, …) read in wire order. `({OTHER},
+    # {TOKEN})` reports every OTHER field, then every TOKEN field. A class is in one pass at most.
+    header_passes: ClassVar[tuple[frozenset[int], ...]] = ()
+    # Reads the URI of requests (a response's URI is its request's: never read again).
+    reads_uri: ClassVar[bool] = False
+    # Reads a non-empty body.
+    reads_body: ClassVar[bool] = False
+
+    def enabled(self) -> bool:
+        """False when the rule cannot find anything as configured (a watchlist rule without a
+        list): the engine then leaves it out of its per-field reading."""
+        return True
+
+    # What a rule finds in a header field or a URI must depend on that field and the context
+    # alone (never on the message's other fields): `Detector` remembers it per distinct field.
+    # A body's findings may depend on the direction, content type and encoding, nothing else.
+    def header_findings(
+        self,
+        mid: int,
+        name: str,
+        value: str,
+        cls: int,
+        entry: CatalogEntry | None,
+        guess: tuple[Kind, str] | None,
+        ctx: Context,
+    ) -> Iterable[Finding]:
+        """Findings in one header field of a class the rule's passes read."""
+        return ()
+
+    def uri_findings(self, mid: int, uri: str, ctx: Context) -> Iterable[Finding]:
+        """Findings in the (non-empty) URI of a request."""
+        return ()
+
+    def body_findings(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
+        """Findings in a message whose body is not empty."""
+        return ()
 
     def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
-        raise NotImplementedError
+        """Every finding in one message, in order: the header passes, the URI, the body.
+
+        This is the definition `Detector.scan` computes faster (remembering findings per
+        field), and what it falls back to for a message on which a rule raises.
+        """
+        msg = view.message
+        if self.header_passes:
+            fields = view.header_fields()
+            for classes in self.header_passes:
+                for name, value, cls, entry, guess in fields:
+                    if cls in classes:
+                        yield from self.header_findings(msg.message_id, name, value, cls, entry, guess, ctx)
+        if self.reads_uri and msg.direction == "request" and msg.uri:
+            yield from self.uri_findings(msg.message_id, msg.uri, ctx)
+        if self.reads_body and msg.body:
+            yield from self.body_findings(view, ctx)
 
     def __repr__(self) -> str:
         return f"<rule {self.id}: {self.description}>"

@@ -4,6 +4,10 @@
 parameters and path segments (percent-decoded), Cookie and Set-Cookie pairs, Location
 targets, and the body as text and as fields (forms, JSON). Everything is computed lazily
 and cached on the view, so a message no rule looks into costs nothing to wrap.
+
+How a header's name is read (`header_class`) and how one field is split (`query_pairs`,
+`path_segments`, `cookie_pairs`, `set_cookie_pairs`) are functions of that field alone:
+the engine reads fields without a view, and remembers what they hold per field.
 """
 
 from __future__ import annotations
@@ -123,6 +127,7 @@ def identity_word_positions(lowered: str, limit: int, keywords: tuple[str, ...] 
 # What a header's name says about its value, decided once per distinct name (names
 # repeat across millions of messages): the rule that reads it, or none.
 IDENTITY, TOKEN, HEURISTIC, CONTEXT, SKIP, OTHER, COOKIE, SET_COOKIE, LOCATION = range(9)
+HEADER_CLASSES = frozenset(range(9))
 _TOKEN_KINDS = frozenset({Kind.TRACKING_TOKEN, Kind.OPAQUE_SUBSCRIBER_ID, Kind.ALIAS_MSISDN})
 # Headers other rules read with their own `where` (cookie, set-cookie, redirect).
 _HANDLED_ELSEWHERE = {"cookie": COOKIE, "set-cookie": SET_COOKIE, "location": LOCATION}
@@ -155,6 +160,62 @@ def header_class(name: str) -> tuple[int, CatalogEntry | None, tuple[Kind, str] 
     if guess is not None and guess[0] in catalog.IDENTITY_KINDS:
         return HEURISTIC, None, guess
     return OTHER, None, guess
+
+
+HeaderField = tuple[str, str, int, CatalogEntry | None, tuple[Kind, str] | None]  # name, value, class, row, guess
+
+
+# ------------------------------------------------------------------ one field
+# The parts of a message a rule reads, as functions of one field (not of a message), so that
+# `Detector` can remember a field's findings and `MessageView` reads them the same way.
+
+# The URI rules and the hashed-number rule read one URI after the other: it is split once.
+QUERY_CACHE_SIZE = 64
+
+
+@functools.lru_cache(maxsize=QUERY_CACHE_SIZE)
+def query_pairs(uri: str) -> tuple[tuple[str, str], ...]:
+    """(name, value) pairs of a URI's query (percent-decoded, the fragment left out).
+
+    What `parse_qsl(query, keep_blank_values=True)` gives (pieces split on '&', empty ones
+    dropped, '+' a space, `unquote` with errors='replace'), without its per-piece calls:
+    most names and values hold no '%'.
+    """
+    _, _, query = uri.partition("?")
+    pairs = []
+    for piece in query.partition("#")[0].split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.replace("+", " ").partition("=")
+        pairs.append(
+            (
+                unquote(name, errors="replace") if "%" in name else name,
+                unquote(value, errors="replace") if "%" in value else value,
+            )
+        )
+    return tuple(pairs)
+
+
+def path_segments(uri: str) -> list[str]:
+    """A URI's non-empty path segments, percent-decoded (absolute-form URIs: the path only)."""
+    path = urlsplit(uri).path if "://" in uri else uri.partition("?")[0]
+    return [unquote(s, errors="replace") for s in path.split("/") if s]
+
+
+def cookie_pairs(value: str) -> list[tuple[str, str]]:
+    """(name, value) pairs of one Cookie header (RFC 6265 §4.2: `a=1; b="2"`)."""
+    pairs = []
+    for part in value.split(";"):
+        name, eq, val = part.strip().partition("=")
+        if eq:
+            pairs.append((name.strip(), val.strip().strip('"')))
+    return pairs
+
+
+def set_cookie_pairs(value: str) -> list[tuple[str, str]]:
+    """The (name, value) pair of one Set-Cookie header (attributes after the first ';' left out)."""
+    name, eq, rest = value.partition("=")
+    return [(name.strip(), rest.split(";", 1)[0].strip().strip('"'))] if eq else []
 
 
 class MessageView:
@@ -192,6 +253,14 @@ class MessageView:
             self._headers = groups
         return self._headers.get(cls, [])
 
+    def header_fields(self) -> list[HeaderField]:
+        """Every header field in wire order, with its class, catalog row and heuristic guess."""
+        out = []
+        for name, value in self.message.headers:
+            cls, entry, guess = header_class(name)
+            out.append((name, value, cls, entry, guess))
+        return out
+
     def header_values(self, cls: int) -> Iterator[str]:
         for _, value, _, _ in self.header_group(cls):
             yield value
@@ -200,36 +269,21 @@ class MessageView:
     @property
     def query(self) -> list[tuple[str, str]]:
         if self._query is None:
-            uri = self.message.uri or ""
-            _, _, query = uri.partition("?")
-            self._query = parse_qsl(query.partition("#")[0], keep_blank_values=True) if query else []
+            self._query = list(query_pairs(self.message.uri or ""))
         return self._query
 
     def path_segments(self) -> list[str]:
-        uri = self.message.uri or ""
-        path = urlsplit(uri).path if "://" in uri else uri.partition("?")[0]
-        return [unquote(s, errors="replace") for s in path.split("/") if s]
+        return path_segments(self.message.uri or "")
 
     # ------------------------------------------------------------------ cookies
     @property
     def cookies(self) -> list[tuple[str, str]]:
         if self._cookies is None:
-            pairs = []
-            for value in self.header_values(COOKIE):
-                for part in value.split(";"):
-                    name, eq, val = part.strip().partition("=")
-                    if eq:
-                        pairs.append((name.strip(), val.strip().strip('"')))
-            self._cookies = pairs
+            self._cookies = [pair for value in self.header_values(COOKIE) for pair in cookie_pairs(value)]
         return self._cookies
 
     def set_cookies(self) -> list[tuple[str, str]]:
-        pairs = []
-        for value in self.header_values(SET_COOKIE):
-            name, eq, rest = value.partition("=")
-            if eq:
-                pairs.append((name.strip(), rest.split(";", 1)[0].strip().strip('"')))
-        return pairs
+        return [pair for value in self.header_values(SET_COOKIE) for pair in set_cookie_pairs(value)]
 
     def locations(self) -> list[str]:
         return list(self.header_values(LOCATION))

@@ -35,8 +35,9 @@ class BodyFieldRule(Rule):
     id = "body-fields"
     description = "form and JSON body fields: names such as msisdn/phone, or any valid mobile number"
     surfaces = ("body",)
+    reads_body = True
 
-    def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
+    def body_findings(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
         if not view.body_worth_reading:
             return
         mid = view.message.message_id
@@ -71,8 +72,9 @@ class BodyTextRule(Rule):
     id = "body-text"
     description = "numbers in body text: echoed header names (header-echo pages), MMS addresses, mobile numbers"
     surfaces = ("body",)
+    reads_body = True
 
-    def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
+    def body_findings(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
         if not view.body_worth_reading:
             return
         text = view.body_text

@@ -17,9 +17,9 @@ import phonenumbers
 
 from analyzer.detect.context import MAX_VALUE_CHARS, Context
 from analyzer.detect.rule import Rule
-from analyzer.detect.view import HEURISTIC, IDENTITY, OTHER, TOKEN, MessageView
+from analyzer.detect.view import COOKIE, HEURISTIC, IDENTITY, OTHER, TOKEN, MessageView, cookie_pairs, query_pairs
 from analyzer.detect.watchlist import digests_of, number_forms
-from analyzer.model import Finding, MessageRef
+from analyzer.model import Finding, HttpMessage, MessageRef
 
 DIGEST_TOKEN = re.compile(
     r"(?<![0-9A-Za-z+/_-])(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32}"
@@ -27,6 +27,8 @@ DIGEST_TOKEN = re.compile(
 )
 # Long headers every browser sends, never a digest someone chose to send.
 _BROWSER_HEADERS = frozenset({"user-agent", "referer", "accept", "accept-language", "accept-encoding", "origin"})
+# The shortest digest token (MD5 in unpadded base64): shorter values are not looked into.
+MIN_DIGEST_CHARS = 22
 # Digest-shaped tokens kept per input; random session ids have the same shape, so the
 # bound keeps a capture full of them from holding memory.
 MAX_DIGEST_CANDIDATES = 200_000
@@ -41,10 +43,25 @@ class DigestCandidate:
     value: str
 
 
+# (where, field, token, value as kept) of one digest-shaped token, before it is tied to a message.
+DigestToken = tuple[str, str, str, str]
+
+
 class HashedNumberRule(Rule):
     id = "hashed-msisdn"
     description = "MD5/SHA-1/SHA-256 digests (hex either case, base64) of numbers found in clear elsewhere"
     surfaces = ("header", "query", "cookie", "body")
+    # Where a tracker puts a digest: headers that are not the browser's own (by class, then
+    # cookies), query parameters and the body. Only digest-shaped tokens are kept (DIGEST_TOKEN).
+    header_passes = (
+        frozenset({OTHER}),
+        frozenset({HEURISTIC}),
+        frozenset({TOKEN}),
+        frozenset({IDENTITY}),
+        frozenset({COOKIE}),
+    )
+    reads_uri = True
+    reads_body = True
 
     def __init__(self) -> None:
         self.candidates: list[DigestCandidate] = []
@@ -54,28 +71,57 @@ class HashedNumberRule(Rule):
         msg = view.message
         if msg.direction != "request":
             return ()  # trackers send digests; pages that show one are not the leak
-        ref: MessageRef | None = None
-        # Where a tracker puts a digest: headers that are not the browser's own, cookies,
-        # query parameters and the body. Only digest-shaped tokens are kept (see DIGEST_TOKEN).
-        places = [
-            ("header", name, value)
-            for group in (OTHER, HEURISTIC, TOKEN, IDENTITY)
-            for name, value, _, _ in view.header_group(group)
-            if len(value) >= 22 and name.lower() not in _BROWSER_HEADERS
-        ]
-        places += [("cookie", name, value) for name, value in view.cookies if len(value) >= 22]
-        places += [("query", name, value) for name, value in view.query if len(value) >= 22]
+        fields = view.header_fields()
+        tokens: list[DigestToken] = []
+        for classes in self.header_passes:
+            for name, value, cls, _, _ in fields:
+                if cls in classes:
+                    tokens += self.header_tokens(name, value, cls)
+        if msg.uri:
+            tokens += self.uri_tokens(msg.uri)
         if msg.body:
-            places += [("body", name, value) for name, value in view.body_fields] or [("body", "text", view.body_text)]
-        for where, field, value in places:
-            for m in DIGEST_TOKEN.finditer(value):
-                if len(self.candidates) >= MAX_DIGEST_CANDIDATES:
-                    self.dropped += 1
-                    continue
-                if ref is None:
-                    ref = MessageRef.of(msg)
-                self.candidates.append(DigestCandidate(ref, where, field, m.group(0), value[:MAX_VALUE_CHARS]))
+            tokens += self.body_tokens(view)
+        self.keep(msg, tokens)
         return ()
+
+    @staticmethod
+    def header_tokens(name: str, value: str, cls: int) -> list[DigestToken]:
+        """The digest-shaped tokens of one header field of a request."""
+        if cls == COOKIE:
+            return _tokens([("cookie", n, v) for n, v in cookie_pairs(value) if len(v) >= MIN_DIGEST_CHARS])
+        if len(value) >= MIN_DIGEST_CHARS and name.lower() not in _BROWSER_HEADERS:
+            return _tokens([("header", name, value)])
+        return []
+
+    @staticmethod
+    def uri_tokens(uri: str) -> list[DigestToken]:
+        """The digest-shaped tokens of a request URI's query parameters."""
+        return _tokens([("query", n, v) for n, v in query_pairs(uri) if len(v) >= MIN_DIGEST_CHARS])
+
+    @staticmethod
+    def body_tokens(view: MessageView) -> list[DigestToken]:
+        """The digest-shaped tokens of a request body: its fields, else its text."""
+        return _tokens([("body", n, v) for n, v in view.body_fields] or [("body", "text", view.body_text)])
+
+    def keep(self, msg: HttpMessage | MessageRef, tokens: Iterable[DigestToken]) -> None:
+        """Keep one request's tokens as candidates (up to MAX_DIGEST_CANDIDATES)."""
+        ref = msg if isinstance(msg, MessageRef) else None
+        for where, field, token, value in tokens:
+            if len(self.candidates) >= MAX_DIGEST_CANDIDATES:
+                self.dropped += 1
+                continue
+            if ref is None:
+                assert isinstance(msg, HttpMessage)
+                ref = MessageRef.of(msg)  # only once a token is kept: most requests have none
+            self.candidates.append(DigestCandidate(ref, where, field, token, value))
+
+
+def _tokens(places: list[tuple[str, str, str]]) -> list[DigestToken]:
+    return [
+        (where, field, m.group(0), value[:MAX_VALUE_CHARS])
+        for where, field, value in places
+        for m in DIGEST_TOKEN.finditer(value)
+    ]
 
 
 def digest_table(numbers: Iterable[str]) -> dict[str, tuple[str, str, str]]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from analyzer.detect.catalog import Kind
+from analyzer.detect.catalog import CatalogEntry, Kind
 from analyzer.detect.context import Context
 from analyzer.detect.rule import Rule
-from analyzer.detect.view import HEURISTIC, IDENTITY, OTHER, TOKEN, MessageView
+from analyzer.detect.view import HEURISTIC, IDENTITY, OTHER, TOKEN
 from analyzer.model import Finding
 
 # A value worth tokenising when no name says what it is: a long digit run, or a token long
@@ -28,29 +28,38 @@ class HeaderCatalogRule(Rule):
     id = "header-catalog"
     description = "headers the catalog knows to carry an MSISDN, IMSI or IMEI (x-up-calling-line-id, x-nokia-imsi, …)"
     surfaces = ("header",)
+    header_passes = (frozenset({IDENTITY}),)
 
-    def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
-        mid = view.message.message_id
-        for name, value, entry, _ in view.header_group(IDENTITY):
-            assert entry is not None
-            operators = "/".join(entry.operators[:3]) or "no operator named"
-            why = f"known {entry.kind} header {entry.name} ({entry.evidence}; {operators})"
-            found = ctx.findings_in(
-                mid,
-                value,
-                where="header",
-                field=name,
-                expect=_expect(entry.kind),
-                cue=f"catalog-{entry.evidence}",
-                why=why,
-                rule=self.id,
-            )
-            if found:
-                yield from found
-            elif entry.kind == Kind.MSISDN and (m := UNVALIDATED_NUMBER.fullmatch(value.strip())):
-                # A number that is not valid E.164 in a known MSISDN header: most often a
-                # national number (Adobe's X-Wap-msisdn: 8032618185). Reported, not dropped.
-                yield Finding(
+    def header_findings(
+        self,
+        mid: int,
+        name: str,
+        value: str,
+        cls: int,
+        entry: CatalogEntry | None,
+        guess: tuple[Kind, str] | None,
+        ctx: Context,
+    ) -> Iterable[Finding]:
+        assert entry is not None
+        operators = "/".join(entry.operators[:3]) or "no operator named"
+        why = f"known {entry.kind} header {entry.name} ({entry.evidence}; {operators})"
+        found = ctx.findings_in(
+            mid,
+            value,
+            where="header",
+            field=name,
+            expect=_expect(entry.kind),
+            cue=f"catalog-{entry.evidence}",
+            why=why,
+            rule=self.id,
+        )
+        if found:
+            return found
+        if entry.kind == Kind.MSISDN and (m := UNVALIDATED_NUMBER.fullmatch(value.strip())):
+            # A number that is not valid E.164 in a known MSISDN header: most often a
+            # national number (Adobe's X-Wap-msisdn: 8032618185). Reported, not dropped.
+            return [
+                Finding(
                     mid,
                     "header",
                     name,
@@ -62,6 +71,8 @@ class HeaderCatalogRule(Rule):
                     "medium",
                     f"{why}; not valid as E.164: national format? (pass region= to validate)",
                 )
+            ]
+        return ()
 
 
 class HeaderNameHeuristicRule(Rule):
@@ -70,65 +81,83 @@ class HeaderNameHeuristicRule(Rule):
         "headers the catalog does not know whose names end in msisdn, callinglineid, clid, subno, mdn, imsi, imei, …"
     )
     surfaces = ("header",)
+    header_passes = (frozenset({HEURISTIC}),)
 
-    def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
-        mid = view.message.message_id
-        for name, value, _, guess in view.header_group(HEURISTIC):
-            assert guess is not None
-            yield from ctx.findings_in(
-                mid,
-                value,
-                where="header",
-                field=name,
-                expect=_expect(guess[0]),
-                cue="heuristic",
-                why=f"header name ends in {guess[1]!r}",
-                rule=self.id,
-            )
+    def header_findings(
+        self,
+        mid: int,
+        name: str,
+        value: str,
+        cls: int,
+        entry: CatalogEntry | None,
+        guess: tuple[Kind, str] | None,
+        ctx: Context,
+    ) -> Iterable[Finding]:
+        assert guess is not None
+        return ctx.findings_in(
+            mid,
+            value,
+            where="header",
+            field=name,
+            expect=_expect(guess[0]),
+            cue="heuristic",
+            why=f"header name ends in {guess[1]!r}",
+            rule=self.id,
+        )
 
 
 class HeaderValueRule(Rule):
     id = "header-value-number"
     description = "phone numbers and IMSIs in any other header value, tokenised inside composite values"
     surfaces = ("header",)
+    header_passes = (frozenset({OTHER}), frozenset({TOKEN}))
 
-    def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
-        mid = view.message.message_id
-        for name, value, entry, _ in (*view.header_group(OTHER), *view.header_group(TOKEN)):
-            if not CANDIDATE.search(value):
-                continue
-            for m in MMS_ADDRESS.finditer(value):
-                yield from ctx.findings_in(
-                    mid,
-                    m.group(1),
-                    where="header",
-                    field=name,
-                    expect="msisdn",
-                    cue="mms-address",
-                    why="MMS address (/TYPE=PLMN)",
-                    rule=self.id,
-                )
-            if entry is not None and entry.kind in (Kind.OPAQUE_SUBSCRIBER_ID, Kind.ALIAS_MSISDN):
-                # x-up-subno and friends: opaque per the catalog, but some operators put the
-                # number itself there (Claro PA, Claro CO).
-                yield from ctx.findings_in(
-                    mid,
-                    value,
-                    where="header",
-                    field=name,
-                    expect=None,
-                    cue="heuristic",
-                    why=f"in {entry.name}, a {entry.kind} header that may hold the number",
-                    rule=self.id,
-                )
-            elif entry is None or entry.kind not in (Kind.TRACKING_TOKEN,):
-                yield from ctx.findings_in(
-                    mid,
-                    value,
-                    where="header",
-                    field=name,
-                    expect=None,
-                    cue=None,
-                    why="a valid mobile number in a header value",
-                    rule=self.id,
-                )
+    def header_findings(
+        self,
+        mid: int,
+        name: str,
+        value: str,
+        cls: int,
+        entry: CatalogEntry | None,
+        guess: tuple[Kind, str] | None,
+        ctx: Context,
+    ) -> Iterable[Finding]:
+        if not CANDIDATE.search(value):
+            return ()
+        found: list[Finding] = []
+        for m in MMS_ADDRESS.finditer(value):
+            found += ctx.findings_in(
+                mid,
+                m.group(1),
+                where="header",
+                field=name,
+                expect="msisdn",
+                cue="mms-address",
+                why="MMS address (/TYPE=PLMN)",
+                rule=self.id,
+            )
+        if entry is not None and entry.kind in (Kind.OPAQUE_SUBSCRIBER_ID, Kind.ALIAS_MSISDN):
+            # x-up-subno and friends: opaque per the catalog, but some operators put the
+            # number itself there (Claro PA, Claro CO).
+            found += ctx.findings_in(
+                mid,
+                value,
+                where="header",
+                field=name,
+                expect=None,
+                cue="heuristic",
+                why=f"in {entry.name}, a {entry.kind} header that may hold the number",
+                rule=self.id,
+            )
+        elif entry is None or entry.kind not in (Kind.TRACKING_TOKEN,):
+            found += ctx.findings_in(
+                mid,
+                value,
+                where="header",
+                field=name,
+                expect=None,
+                cue=None,
+                why="a valid mobile number in a header value",
+                rule=self.id,
+            )
+        return found

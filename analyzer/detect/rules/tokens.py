@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from analyzer.detect.catalog import Evidence, Kind
+from analyzer.detect.catalog import CatalogEntry, Evidence, Kind
 from analyzer.detect.context import MAX_VALUE_CHARS, Context
 from analyzer.detect.rule import Rule
-from analyzer.detect.view import TOKEN, MessageView
+from analyzer.detect.view import TOKEN
 from analyzer.model import Finding
 
 TOKEN_KINDS = {
@@ -27,15 +27,24 @@ class TrackingTokenRule(Rule):
         "equal values link flows"
     )
     surfaces = ("header",)
+    header_passes = (frozenset({TOKEN}),)
 
-    def match(self, view: MessageView, ctx: Context) -> Iterable[Finding]:
-        mid = view.message.message_id
-        for name, value, entry, _ in view.header_group(TOKEN):
-            assert entry is not None
-            token = value.strip()
-            if len(token) < MIN_TOKEN_CHARS or token.lower() in ("unknown", "undefined", "null"):
-                continue
-            yield Finding(
+    def header_findings(
+        self,
+        mid: int,
+        name: str,
+        value: str,
+        cls: int,
+        entry: CatalogEntry | None,
+        guess: tuple[Kind, str] | None,
+        ctx: Context,
+    ) -> Iterable[Finding]:
+        assert entry is not None
+        token = value.strip()
+        if len(token) < MIN_TOKEN_CHARS or token.lower() in ("unknown", "undefined", "null"):
+            return ()
+        return (
+            Finding(
                 message_id=mid,
                 where="header",
                 field=name,
@@ -48,4 +57,5 @@ class TrackingTokenRule(Rule):
                 reason=f"{entry.name}: {entry.kind} ({entry.evidence}; "
                 f"{'/'.join(entry.operators[:3]) or 'no operator named'}); "
                 "the same value on other flows links them to one subscriber",
-            )
+            ),
+        )
