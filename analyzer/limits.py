@@ -94,6 +94,17 @@ class Limits:
         "Bytes of one HAR entry (a single request/response pair as JSON). HAR files embed response bodies; "
         "one entry past this is skipped with an anomaly.",
     )
+    detection_memo_fields: int = _limit(
+        65_536,
+        "Distinct header fields, URIs and small bodies whose findings detection remembers (a gateway repeats "
+        "a browser's headers and a subscriber's enrichment on every request: 50 MB of Gi traffic has ~40 000 "
+        "fields but ~5 000 distinct ones). When full the memo is emptied and refilled; nothing is lost.",
+    )
+    detection_memo_chars: int = _limit(
+        16_000_000,
+        "Characters (and body bytes) that memo may hold, so a capture of unique multi-kilobyte values cannot "
+        "keep hundreds of megabytes alive; a longer single value is read each time, never remembered.",
+    )
 
     def replace(self, **changes: Any) -> Limits:
         """A copy with some limits changed; unknown names are a UsageError."""

@@ -48,6 +48,7 @@ from analyzer.detect.rules.hashed import DigestCandidate, DigestToken, HashedNum
 from analyzer.detect.rules.watchlist import WatchlistRule
 from analyzer.detect.view import HEADER_CLASSES, MessageView, header_class
 from analyzer.detect.watchlist import Watchlist
+from analyzer.limits import DEFAULT_LIMITS
 from analyzer.model import Finding, HttpMessage, MessageRef
 
 if TYPE_CHECKING:
@@ -55,13 +56,10 @@ if TYPE_CHECKING:
 
 RANK = {"low": 0, "medium": 1, "high": 2}
 # Distinct header fields (direction, name, value) and request URIs whose findings are
-# remembered. 50 MB of Gi traffic has ~40 000 header fields but ~5 000 distinct ones; the
-# memo is emptied when full, so a capture with more keeps most of the gain.
-FIELD_MEMO_SIZE = 65_536
-# Characters (names, values, URIs; bytes of bodies) the memo may hold: subscribers' cookies repeat too, but
-# a capture of unique multi-kilobyte values must not keep hundreds of megabytes alive. A
-# single field longer than this is never remembered.
-FIELD_MEMO_CHARS = 16_000_000
+# remembered, and the characters they may hold: the defaults of Limits.detection_memo_fields
+# and detection_memo_chars, where the reasons are.
+FIELD_MEMO_SIZE = DEFAULT_LIMITS.detection_memo_fields
+FIELD_MEMO_CHARS = DEFAULT_LIMITS.detection_memo_chars
 # The message id of remembered findings; `scan` puts the message's own id in their copies.
 TEMPLATE_ID = 0
 # Bodies longer than this are read for each message, never remembered: the bodies that
@@ -481,4 +479,10 @@ def build_detector(options: Options) -> Detector:
     context = Context(
         region=options.region, decoders=decoders, max_decoded_body_bytes=options.limits.max_decoded_body_bytes
     )
-    return Detector(rules, context, strict=options.strict)
+    return Detector(
+        rules,
+        context,
+        strict=options.strict,
+        memo_size=options.limits.detection_memo_fields,
+        memo_chars=options.limits.detection_memo_chars,
+    )
