@@ -20,8 +20,6 @@ hole before it, which is where Wireshark reports a message completed by out-of-o
 
 from __future__ import annotations
 
-from collections import deque
-
 SEQ_MASK = 0xFFFFFFFF
 HALF_SEQ = 1 << 31
 
@@ -57,7 +55,9 @@ class Reassembler:
         self.next_off = 0  # stream offset of the next expected byte
         self.pending: dict[int, tuple[bytes, int, int | None]] = {}  # offset -> (data, frame, ts)
         self.pending_bytes = 0
-        self.recent: deque[tuple[int, bytes]] = deque(maxlen=RECENT_SEGMENTS_KEPT)
+        # A list, not a deque(maxlen=...): an empty deque weighs 600 bytes, and a gateway
+        # capture keeps tens of thousands of idle connections.
+        self.recent: list[tuple[int, bytes]] = []
         self.max_pending_bytes = max_pending_bytes
         self.max_pending_segments = max_pending_segments
         self.fin_off: int | None = None
@@ -115,8 +115,15 @@ class Reassembler:
         return out
 
     # ------------------------------------------------------------------ internals
+    def remember(self, data: bytes) -> None:
+        """Keep the last RECENT_SEGMENTS_KEPT delivered segments (at next_off, before it moves)."""
+        recent = self.recent
+        recent.append((self.next_off, data))
+        if len(recent) > RECENT_SEGMENTS_KEPT:
+            del recent[0]
+
     def _advance(self, data: bytes) -> None:
-        self.recent.append((self.next_off, data))
+        self.remember(data)
         self.next_off += len(data)
         assert self.next_seq is not None
         self.next_seq = (self.next_seq + len(data)) & SEQ_MASK

@@ -181,7 +181,7 @@ class Connection:
         """What `segment` does for in-order data without SYN, FIN or RST on a half with
         nothing pending, whose ACK nobody waits for: the hot loop's shortcut past the
         reassembler (same stream, same delivery; see `Reassembler.add`)."""
-        half.recent.append((half.next_off, data))
+        half.remember(data)
         half.next_off += len(data)
         half.next_seq = (half.next_seq + len(data)) & 0xFFFFFFFF  # type: ignore[operator]
         half.last_frame = frame
