@@ -9,6 +9,9 @@ Watchlisted numbers are matched at once by the watchlist rule instead.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,7 +21,7 @@ import phonenumbers
 from analyzer.detect.context import MAX_VALUE_CHARS, Context
 from analyzer.detect.rule import Rule
 from analyzer.detect.view import COOKIE, HEURISTIC, IDENTITY, OTHER, TOKEN, MessageView, cookie_pairs, query_pairs
-from analyzer.detect.watchlist import digests_of, number_forms
+from analyzer.detect.watchlist import DIGESTS, number_forms
 from analyzer.model import Finding, HttpMessage, MessageRef
 
 DIGEST_TOKEN = re.compile(
@@ -27,6 +30,8 @@ DIGEST_TOKEN = re.compile(
 )
 # Long headers every browser sends, never a digest someone chose to send.
 _BROWSER_HEADERS = frozenset({"user-agent", "referer", "accept", "accept-language", "accept-encoding", "origin"})
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_URL_SAFE = str.maketrans("-_", "+/")
 # The shortest digest token (MD5 in unpadded base64): shorter values are not looked into.
 MIN_DIGEST_CHARS = 22
 # Digest-shaped tokens kept per input; random session ids have the same shape, so the
@@ -124,18 +129,34 @@ def _tokens(places: list[tuple[str, str, str]]) -> list[DigestToken]:
     ]
 
 
-def digest_table(numbers: Iterable[str]) -> dict[str, tuple[str, str, str]]:
-    """digest token -> (E.164, md5|sha1|sha256, written form) for each number."""
-    table: dict[str, tuple[str, str, str]] = {}
+def digest_table(numbers: Iterable[str]) -> dict[bytes, tuple[str, str, str]]:
+    """raw digest -> (E.164, md5|sha1|sha256, written form) for each number. Keyed by the
+    digest's bytes, not by its spellings (hex either case, base64, URL-safe, padded or
+    not): 15 entries a number instead of ~80, which matters with tens of thousands of
+    numbers in clear; a candidate token is decoded to bytes instead (`raw_digest`)."""
+    table: dict[bytes, tuple[str, str, str]] = {}
     for e164 in numbers:
         try:
             number = phonenumbers.parse(e164, None)
         except phonenumbers.NumberParseException:
             continue
         for form_name, form in number_forms(number).items():
-            for token, encoding in digests_of(form).items():
-                table.setdefault(token, (e164, encoding, form_name))
+            raw = form.encode("ascii")
+            for name in DIGESTS:
+                table.setdefault(hashlib.new(name, raw).digest(), (e164, name, form_name))
     return table
+
+
+def raw_digest(token: str) -> bytes | None:
+    """The bytes a digest-shaped token spells: hex (either case) for 32/40/64 hex digits,
+    else base64 (standard or URL-safe, padding optional); None if neither decodes."""
+    if len(token) in (32, 40, 64) and _HEX.fullmatch(token):
+        return bytes.fromhex(token)
+    text = token.rstrip("=").translate(_URL_SAFE)
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
 
 
 def match_digests(candidates: Iterable[DigestCandidate], numbers: Iterable[str]) -> list[tuple[MessageRef, Finding]]:
@@ -143,7 +164,8 @@ def match_digests(candidates: Iterable[DigestCandidate], numbers: Iterable[str])
     table = digest_table(numbers)
     out = []
     for c in candidates:
-        hit = table.get(c.token) or table.get(c.token.rstrip("="))
+        raw = raw_digest(c.token)
+        hit = table.get(raw) if raw is not None else None
         if hit is None:
             continue
         e164, encoding, form = hit
